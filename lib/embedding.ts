@@ -1,0 +1,146 @@
+/**
+ * 文本表示: turning token ids into vectors.
+ *
+ * - token embedding: row uᵢ of the embedding matrix Wₑ (a one-hot vector times Wₑ);
+ * - positional encoding: the sinusoidal table of "Attention Is All You Need", or a learned
+ *   table Wₚ as in GPT-1;
+ * - their sum, the model's input: h₀ = UWₑ + Wₚ.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { assertRank } from "./tensor.ts";
+
+function checkCount(value: unknown, name: string, fn: string, allowZero = false): number {
+  if (
+    typeof value !== "number" || !Number.isInteger(value) || value < 0 ||
+    (!allowZero && value === 0)
+  ) {
+    throw new Error(
+      `${fn}: ${name} must be a ${allowZero ? "non-negative" : "positive"} integer, got ${
+        typeof value === "number" ? value : typeof value
+      }`,
+    );
+  }
+  return value;
+}
+
+/**
+ * A fresh embedding matrix Wₑ ∈ ℝ^{V×d} (or a learned position table Wₚ ∈ ℝ^{n×d}), drawn
+ * from N(0, σ²) with σ = 0.02 as in GPT-1/GPT-2, reproducible from `seed`. It is a
+ * `tf.Variable`: it is learned jointly with the rest of the model.
+ */
+export function initEmbedding(
+  rows: number,
+  dModel: number,
+  seed: number,
+  stddev = 0.02,
+): tf.Variable<tf.Rank.R2> {
+  checkCount(rows, "rows", "initEmbedding");
+  checkCount(dModel, "dModel", "initEmbedding");
+  return tf.variable(tf.randomNormal([rows, dModel], 0, stddev, "float32", seed)) as tf.Variable<
+    tf.Rank.R2
+  >;
+}
+
+/**
+ * Token embedding lookup: for ids u of shape [T] or [B, T], returns UWₑ of shape
+ * [T, d] or [B, T, d], where U is the one-hot matrix of the ids. It is computed as that
+ * one-hot product (not `tf.gather`) because the wasm backend has no gradient for gather;
+ * the numbers are the same as picking row uᵢ of Wₑ.
+ *
+ * Throws on ids of the wrong rank or dtype and on ids outside [0, V).
+ */
+export function embedTokens(We: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
+  assertRank(We, 2, "embedTokens: embedding matrix Wₑ");
+  assertRank(ids, [1, 2], "embedTokens: token ids");
+  if (ids.dtype !== "int32") {
+    throw new Error(`embedTokens: token ids must be int32, got ${ids.dtype}`);
+  }
+  const [vocab, d] = We.shape;
+  const values = ids.dataSync();
+  for (const id of values) {
+    if (id < 0 || id >= vocab) {
+      throw new Error(`embedTokens: token id ${id} is outside the vocabulary [0, ${vocab})`);
+    }
+  }
+  return tf.tidy(() => {
+    const flat = ids.reshape([-1]);
+    const oneHot = tf.oneHot(flat, vocab).toFloat();
+    return tf.matMul(oneHot, We).reshape([...ids.shape, d]);
+  });
+}
+
+/**
+ * The angle of the sinusoidal encoding: pos / 10000^(2i/d) for column pair i.
+ */
+function angle(pos: number, i: number, dModel: number): number {
+  return pos / Math.pow(10000, (2 * i) / dModel);
+}
+
+/**
+ * The sinusoidal positional encoding of Vaswani et al. (2017), as a [length, d] tensor:
+ *
+ *   PE(pos, 2i)   = sin(pos / 10000^(2i/d))
+ *   PE(pos, 2i+1) = cos(pos / 10000^(2i/d))
+ *
+ * Every value lies in [−1, 1], and PE(pos)·PE(pos+k) = Σᵢ cos(k / 10000^(2i/d)) depends
+ * only on the offset k, which lets attention read relative positions. Nothing is learned.
+ */
+export function sinusoidalPositionalEncoding(length: number, dModel: number): tf.Tensor2D {
+  checkCount(length, "length", "sinusoidalPositionalEncoding", true);
+  checkCount(dModel, "dModel", "sinusoidalPositionalEncoding");
+  const values = new Float32Array(length * dModel);
+  for (let pos = 0; pos < length; pos++) {
+    for (let j = 0; j < dModel; j++) {
+      const i = Math.floor(j / 2);
+      const a = angle(pos, i, dModel);
+      values[pos * dModel + j] = j % 2 === 0 ? Math.sin(a) : Math.cos(a);
+    }
+  }
+  return tf.tensor2d(values, [length, dModel]);
+}
+
+/**
+ * Learned positions (GPT-1): the first `length` rows of the table Wₚ ∈ ℝ^{n_ctx×d}.
+ * Throws when the sequence is longer than the table.
+ */
+export function learnedPositions(Wp: tf.Tensor2D, length: number): tf.Tensor2D {
+  assertRank(Wp, 2, "learnedPositions: position table Wₚ");
+  checkCount(length, "length", "learnedPositions", true);
+  if (length > Wp.shape[0]) {
+    throw new Error(
+      `learnedPositions: sequence length ${length} exceeds the context length ${Wp.shape[0]}`,
+    );
+  }
+  return tf.slice(Wp, [0, 0], [length, Wp.shape[1]]);
+}
+
+/**
+ * The model input h₀ = UWₑ + Wₚ: token embeddings of `ids` ([T] or [B, T]) plus the
+ * position vectors `positions` ([≥T, d], sinusoidal or learned; the first T rows are
+ * used, broadcast over the batch).
+ */
+export function inputEmbedding(
+  We: tf.Tensor2D,
+  ids: tf.Tensor,
+  positions: tf.Tensor2D,
+): tf.Tensor {
+  assertRank(positions, 2, "inputEmbedding: positions");
+  const T = ids.shape[ids.rank - 1];
+  if (positions.shape[1] !== We.shape[1]) {
+    throw new Error(
+      `inputEmbedding: positions have width ${positions.shape[1]} but Wₑ has width ${
+        We.shape[1]
+      }`,
+    );
+  }
+  if (positions.shape[0] < T) {
+    throw new Error(
+      `inputEmbedding: ${T} tokens but only ${positions.shape[0]} positions`,
+    );
+  }
+  return tf.tidy(() =>
+    tf.add(embedTokens(We, ids), tf.slice(positions, [0, 0], [T, positions.shape[1]]))
+  );
+}

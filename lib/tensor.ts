@@ -1,0 +1,161 @@
+/**
+ * Tensor plumbing shared by every chapter: which backend runs the maths, seeded
+ * randomness, shape checks with readable errors, and a guard against leaked tensors.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { createRequire } from "node:module";
+
+/** What {@link initBackend} chose, and why. */
+export interface BackendInfo {
+  /** The tfjs backend now active: `"wasm"` or `"cpu"`. */
+  name: string;
+  /** Whether the wasm backend runs its SIMD build (false on cpu). */
+  simd: boolean;
+  /** One line for a learner, e.g. `"wasm (SIMD, 1 thread)"`. */
+  description: string;
+  /** Why wasm was not used, when it was not. */
+  fallbackReason?: string;
+}
+
+let chosen: BackendInfo | undefined;
+
+/** The folder (as a file URL ending in `/`) holding the wasm backend's `.wasm` files. */
+function wasmDistUrl(): string {
+  const require = createRequire(import.meta.url);
+  const entry = require.resolve("@tensorflow/tfjs-backend-wasm");
+  return "file://" + entry.replace(/[^/]*$/, "");
+}
+
+/**
+ * Chooses the fastest backend that loads: tfjs's WebAssembly backend (XNNPACK, with SIMD
+ * when the runtime supports it), otherwise the pure-JavaScript `cpu` backend. Safe to call
+ * many times; the first call decides. Set `GPT_BACKEND=cpu` to force the cpu backend.
+ */
+export async function initBackend(): Promise<BackendInfo> {
+  if (chosen) return chosen;
+  let fallbackReason: string | undefined;
+  const forced = readEnv("GPT_BACKEND");
+  if (forced === "cpu") {
+    fallbackReason = "GPT_BACKEND=cpu";
+  } else {
+    try {
+      setWasmPaths(wasmDistUrl());
+      if (await tf.setBackend("wasm")) {
+        await tf.ready();
+        const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT");
+        chosen = {
+          name: "wasm",
+          simd,
+          description: `wasm (${simd ? "SIMD" : "no SIMD"}, 1 thread)`,
+        };
+        return chosen;
+      }
+      fallbackReason = "the wasm backend did not initialise";
+    } catch (e) {
+      fallbackReason = `wasm failed to load: ${(e as Error).message}`;
+    }
+  }
+  await tf.setBackend("cpu");
+  await tf.ready();
+  chosen = {
+    name: "cpu",
+    simd: false,
+    description: `cpu (pure JavaScript; ${fallbackReason})`,
+    fallbackReason,
+  };
+  return chosen;
+}
+
+/** Reads an environment variable, or `undefined` when unset or not permitted. */
+export function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Quick mode shrinks every training run so a chapter finishes in seconds (tests use it).
+ * On when the environment variable `QUICK` is `1` or `true`.
+ */
+export function isQuick(): boolean {
+  const v = readEnv("QUICK");
+  return v === "1" || v === "true";
+}
+
+/**
+ * A seeded pseudo-random source (mulberry32): the same seed gives the same stream of
+ * numbers in [0, 1) on every machine. Use it for every random choice in a chapter.
+ */
+export function makeRng(seed: number): () => number {
+  if (!Number.isInteger(seed)) {
+    throw new Error(`makeRng: seed must be an integer, got ${seed}`);
+  }
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A dimension in an expected shape: a size, or `null` for "any size". */
+export type Dim = number | null;
+
+function fmtShape(shape: readonly Dim[]): string {
+  return `[${shape.map((d) => (d === null ? "*" : String(d))).join(", ")}]`;
+}
+
+/**
+ * Throws unless `x` has exactly the expected shape (`null` matches any size). The error
+ * names the tensor, the expected shape and the actual one:
+ * `"embedding ids: expected shape [*, 8], got [2, 3, 4]"`.
+ */
+export function assertShape(x: tf.Tensor, expected: readonly Dim[], name = "tensor"): void {
+  const ok = x.rank === expected.length &&
+    expected.every((d, i) => d === null || d === x.shape[i]);
+  if (!ok) {
+    throw new Error(`${name}: expected shape ${fmtShape(expected)}, got ${fmtShape(x.shape)}`);
+  }
+}
+
+/** Throws unless `x` has one of the given ranks, naming both. */
+export function assertRank(x: tf.Tensor, ranks: number | readonly number[], name = "tensor"): void {
+  const allowed = typeof ranks === "number" ? [ranks] : ranks;
+  if (!allowed.includes(x.rank)) {
+    throw new Error(
+      `${name}: expected rank ${allowed.join(" or ")}, got rank ${x.rank} (shape ${
+        fmtShape(x.shape)
+      })`,
+    );
+  }
+}
+
+/**
+ * Runs `step` `repeats` times and throws if the number of live tensors grows between
+ * the first and the last repetition (the first run may allocate lasting state, such as an
+ * optimiser's moments). Returns the tensor counts after each repetition.
+ */
+export async function assertNoTensorGrowth(
+  step: () => unknown | Promise<unknown>,
+  repeats = 3,
+  name = "step",
+): Promise<number[]> {
+  const counts: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    await step();
+    counts.push(tf.memory().numTensors);
+  }
+  if (counts[counts.length - 1] > counts[0]) {
+    throw new Error(
+      `${name} leaks tensors: live tensor count went ${counts.join(" → ")} over ${repeats} runs`,
+    );
+  }
+  return counts;
+}

@@ -1,0 +1,24 @@
+/**
+ * The teaching kernel of “learn how GPT works by running it”: every idea of the article,
+ * as small functions over tfjs tensors, plus the display layer that draws them in Jupyter
+ * and in a terminal.
+ *
+ * ```ts
+ * import { CharTokenizer, sinusoidalPositionalEncoding, heatmap, show, setup } from "./mod.ts";
+ * await setup();
+ * const pe = sinusoidalPositionalEncoding(32, 16);
+ * await show(heatmap(pe, { title: "PE" }));
+ * ```
+ *
+ * @module
+ */
+export * from "./lib/tensor.ts";
+export * from "./lib/tokenizer.ts";
+export * from "./lib/embedding.ts";
+export * from "./lib/ngram.ts";
+export * from "./lib/show/mod.ts";
+/**
+ * TensorFlow.js itself, the same instance the kernel uses, so a notebook can write
+ * `import { tf } from "../mod.ts"` and mix its own tensor code with the kernel's.
+ */
+export * as tf from "@tensorflow/tfjs";

@@ -1,0 +1,283 @@
+// Chapter 01 — 3.1.1 文本表示
+// Source of notebooks/01_text_representation.ipynb (regenerate with `deno task notebooks`).
+// Run in a terminal: `deno task chapter 01`.
+
+// %% [markdown]
+// # 01 文本表示 — from “AI+编程 扬帆起航” to vectors
+//
+// A Transformer never sees characters. Before the first layer, text goes through three
+// steps, and this chapter runs each of them on the article's example sentence:
+//
+// 1. **tokenisation** — cut the text into tokens and give each an integer id;
+// 2. **embedding** (词嵌入) — look up a learned vector for each id;
+// 3. **positions** (位置嵌入) — add a vector that says where each token stands, because
+//    attention by itself cannot tell order apart.
+//
+// The result, x = token vector + position vector, is what every later chapter feeds to
+// attention.
+
+// %%
+import {
+  ByteBPE,
+  CharTokenizer,
+  embedTokens,
+  formula,
+  heatmap,
+  initEmbedding,
+  inputEmbedding,
+  learnedPositions,
+  md,
+  setup,
+  show,
+  sinusoidalPositionalEncoding,
+  table,
+  tex,
+  tf,
+  WordTokenizer,
+} from "../mod.ts";
+
+await setup({ title: "01 文本表示" });
+const sentence = "AI+编程 扬帆起航";
+
+// %% [markdown]
+// ## Tokenisation: three ways to cut the same sentence
+//
+// - **characters**: every Unicode code point is a token. Tiny vocabulary, long sequences.
+// - **words**: split at spaces and punctuation. Chinese has no spaces, so our word tokenizer
+//   splits Chinese text into single characters and keeps runs of Latin letters (“AI”)
+//   together.
+// - **byte-level BPE** (GPT-2, GPT-3): start from the bytes of the UTF-8 encoding and
+//   repeatedly merge the most frequent neighbouring pair into a new token. Frequent words
+//   become one token; rare ones fall apart into pieces, but nothing is ever unknown.
+
+// %%
+const corpus = await Deno.readTextFile(new URL("../data/intro_zh.txt", import.meta.url));
+const chars = CharTokenizer.fromText(corpus + sentence);
+const words = WordTokenizer.fromText(corpus + " " + sentence);
+const bpe = ByteBPE.train(corpus + "\n" + sentence, 60);
+const gpt2 = await ByteBPE.gpt2();
+const row = (name: string, tokens: string[], ids: number[]) => [
+  name,
+  tokens.map((t) => `「${t}」`).join(" "),
+  ids.join(" "),
+  tokens.length,
+];
+await show(table([
+  row("characters", chars.tokenize(sentence), chars.encode(sentence)),
+  row("words", words.tokenize(sentence), words.encode(sentence)),
+  row(
+    "BPE, 60 merges learned here",
+    bpe.tokenPieces(sentence).map((p) => p.text),
+    bpe.encode(sentence),
+  ),
+  row("GPT-2's BPE (50,257 tokens)", gpt2.tokenPieces(sentence).map((p) => p.text), gpt2.encode(sentence)),
+], { header: ["tokenizer", "tokens", "ids", "count"], title: `Tokenising “${sentence}”` }));
+
+// %% [markdown]
+// GPT-2's vocabulary was learned mostly on English web pages, so a Chinese character, three
+// bytes in UTF-8, is often split into byte pieces (shown as `\xe7…`) that only make sense
+// together. Our own BPE, trained on our small Chinese corpus, learns Chinese merges first:
+
+// %%
+await show(table(
+  bpe.merges.slice(0, 12).map((m, i) => [
+    i + 1,
+    `${ByteBPE.readable(m[0])} + ${ByteBPE.readable(m[1])}`,
+    ByteBPE.readable(m[0] + m[1]),
+  ]),
+  { header: ["merge", "pair", "new token"], title: "The first merges our BPE learned" },
+));
+
+// %% [markdown]
+// Every tokenizer must give the text back. Decoding the ids reproduces the sentence exactly
+// for the character tokenizer and both BPEs; the word tokenizer drops the space (it only
+// keeps tokens), one reason GPT uses byte-level BPE.
+
+// %%
+await show(table([
+  ["characters", chars.decode(chars.encode(sentence))],
+  ["words", words.decode(words.encode(sentence))],
+  ["our BPE", bpe.decode(bpe.encode(sentence))],
+  ["GPT-2's BPE", gpt2.decode(gpt2.encode(sentence))],
+], { header: ["tokenizer", "decode(encode(sentence))"] }));
+
+// %% [markdown]
+// ## 词嵌入: looking up a vector per token
+//
+// The embedding matrix Wₑ has one row per token id and d columns. “Embedding” a token is
+// taking its row — the same as multiplying the one-hot vector of the id by Wₑ. With U the
+// one-hot matrix of the sequence:
+
+// %%
+const d = 16;
+const ids = chars.encode(sentence);
+const We = initEmbedding(chars.vocabSize, d, 42);
+const idTensor = tf.tensor1d(ids, "int32");
+const tokenVectors = embedTokens(We, idTensor);
+await show(
+  tex`U W_e \in \mathbb{R}^{${ids.length} \times ${d}}, \quad W_e \in \mathbb{R}^{${chars.vocabSize} \times ${d}}`,
+  heatmap(tokenVectors, {
+    y: chars.tokenize(sentence).map((t) => (t === " " ? "␣" : t)),
+    xTitle: "embedding dimension",
+    yTitle: "token",
+    title: "Token embeddings UWₑ (random at initialisation)",
+    colorscale: "diverging",
+  }),
+);
+
+// %% [markdown]
+// ### Erratum: embeddings are learned with the model
+//
+// The article says the vectors usually come from a pre-trained word-embedding model such as
+// Word2Vec or GloVe. That was common for the RNN models before 2017; a Transformer (and every
+// GPT) instead starts Wₑ from random numbers and **learns it jointly** with all the other
+// weights, by the same gradient descent. Here is the proof in one step: Wₑ is a variable, a
+// loss computed from the sentence sends a gradient into it, and exactly the rows of the
+// tokens that occur get one.
+
+// %%
+const target = tf.randomNormal([ids.length, d], 0, 1, "float32", 7);
+const grad = tf.grad((w: tf.Tensor) =>
+  tf.sum(tf.square(tf.sub(embedTokens(w as tf.Tensor2D, idTensor), target)))
+)(We);
+const rowNorms = Array.from(tf.norm(grad, "euclidean", 1).dataSync());
+const touched = rowNorms.map((n, id) => ({ n, id })).filter((r) => r.n > 0);
+await show(
+  md(
+    `Wₑ is a \`tf.Variable\` (trainable: ${We.trainable}). The gradient of a loss on the sentence is non-zero in ${touched.length} of its ${chars.vocabSize} rows, the rows of: ${
+      touched.map((r) => `「${chars.vocab.tokenOf(r.id)}」`).join(" ")
+    } — the sentence's ${new Set(ids).size} distinct tokens. An optimiser step moves exactly these vectors.`,
+  ),
+);
+tf.dispose([target, grad]);
+
+// %% [markdown]
+// ## 位置嵌入: sinusoidal positional encoding
+//
+// “Attention Is All You Need” adds to the token at position pos a fixed vector whose even
+// columns are sines and odd columns cosines, at wavelengths growing geometrically from 2π to
+// 10000·2π:
+
+// %%
+const pe = sinusoidalPositionalEncoding(64, 32);
+const peValues = pe.arraySync();
+await show(
+  formula(
+    String.raw`PE_{(pos,2i)} = \sin\!\left(\frac{pos}{10000^{2i/d}}\right), \qquad PE_{(pos,2i+1)} = \cos\!\left(\frac{pos}{10000^{2i/d}}\right)`,
+    { plain: "PE(pos,2i) = sin(pos/10000^(2i/d)),  PE(pos,2i+1) = cos(pos/10000^(2i/d))" },
+  ),
+  tex`PE_{(3,2)} = \sin\!\left(\frac{3}{10000^{2/32}}\right) = \sin(${
+    3 / Math.pow(10000, 2 / 32)
+  }) = ${peValues[3][2]}`,
+  heatmap(pe, {
+    xTitle: "dimension j",
+    yTitle: "position pos",
+    title: "The sinusoidal positional encoding table, 64 positions × 32 dimensions",
+    colorscale: "diverging",
+    zmin: -1,
+    zmax: 1,
+  }),
+);
+
+// %% [markdown]
+// Read the heatmap column by column: the first columns oscillate fast (every few positions),
+// the last ones barely move. Each position gets a unique pattern of values in [−1, 1]. And
+// because sin and cos of a sum expand into products, PE(pos)·PE(pos+k) = Σᵢ cos(k/10000^(2i/d))
+// depends only on the offset k, not on pos: the matrix of dot products below is constant
+// along every diagonal. That is what lets attention read *relative* positions.
+
+// %%
+const dots = tf.tidy(() => tf.matMul(pe.slice([0, 0], [24, 32]), pe.slice([0, 0], [24, 32]), false, true));
+const dotValues = dots.arraySync() as number[][];
+await show(
+  tex`PE(5)\cdot PE(8) = ${dotValues[5][8]}, \quad PE(12)\cdot PE(15) = ${dotValues[12][15]}, \quad PE(0)\cdot PE(3) = ${
+    dotValues[0][3]
+  }`,
+  heatmap(dots, {
+    xTitle: "position pos′",
+    yTitle: "position pos",
+    title: "PE(pos) · PE(pos′): constant along diagonals (only pos′ − pos matters)",
+    colorscale: "sequential",
+  }),
+);
+dots.dispose();
+
+// %% [markdown]
+// ## Learned positions, and the sum x = UWₑ + Wₚ
+//
+// GPT-1 does not use the sinusoids: it learns a second table Wₚ, one row per position up to
+// its context length of 512, exactly like Wₑ. Either way the model input is the sum
+// h₀ = UWₑ + Wₚ — same width, added element by element.
+
+// %%
+const Wp = initEmbedding(32, d, 43);
+const h0Learned = inputEmbedding(We, idTensor, Wp);
+const h0Sinusoid = inputEmbedding(We, idTensor, sinusoidalPositionalEncoding(32, d));
+const tokenLabels = chars.tokenize(sentence).map((t) => (t === " " ? "␣" : t));
+await show(
+  tex`h_0 = U W_e + W_p \in \mathbb{R}^{${ids.length} \times ${d}}`,
+  heatmap(learnedPositions(Wp, ids.length), {
+    y: tokenLabels.map((_, i) => `pos ${i}`),
+    title: "Learned positions Wₚ (first rows; random before training)",
+    colorscale: "diverging",
+  }),
+  heatmap(h0Sinusoid, {
+    y: tokenLabels,
+    xTitle: "dimension",
+    title: "x = token embedding + sinusoidal position",
+    colorscale: "diverging",
+  }),
+);
+
+// %% [markdown]
+// ## Why positions are needed: “编AI+程 航帆扬起”
+//
+// The article warns that without positions “AI+编程 扬帆起航” could be read as “编AI+程，航帆扬起”.
+// Here is the precise statement. Self-attention (chapter 04) computes
+// softmax(QKᵀ/√d)V, where every row of Q, K, V comes from one token's vector alone. Shuffle
+// the tokens and the outputs are the same vectors, shuffled the same way: the layer is
+// **permutation-equivariant**, so nothing inside it can know the order. (The article writes
+// a comma in the shuffled sentence; we keep the space so that it is an exact permutation.)
+
+// %%
+const shuffled = "编AI+程 航帆扬起";
+const Wq = tf.randomNormal([d, d], 0, 0.3, "float32", 1);
+const Wk = tf.randomNormal([d, d], 0, 0.3, "float32", 2);
+const Wv = tf.randomNormal([d, d], 0, 0.3, "float32", 3);
+/** One self-attention head, softmax(XWq (XWk)ᵀ / √d) XWv — a preview of chapter 04. */
+const selfAttention = (x: tf.Tensor2D) =>
+  tf.tidy(() => {
+    const q = tf.matMul(x, Wq), k = tf.matMul(x, Wk), v = tf.matMul(x, Wv);
+    return tf.matMul(tf.softmax(tf.div(tf.matMul(q, k, false, true), Math.sqrt(d))), v);
+  });
+const outputsByToken = (text: string, withPositions: boolean) =>
+  tf.tidy(() => {
+    const t = tf.tensor1d(chars.encode(text), "int32");
+    const x = withPositions
+      ? inputEmbedding(We, t, sinusoidalPositionalEncoding(16, d))
+      : embedTokens(We, t);
+    const z = selfAttention(x as tf.Tensor2D).arraySync() as number[][];
+    return new Map(CharTokenizer.codePoints(text).map((c, i) => [c, z[i]]));
+  });
+const maxDiff = (a: Map<string, number[]>, b: Map<string, number[]>) =>
+  Math.max(...[...a.keys()].map((c) => Math.max(...a.get(c)!.map((v, j) => Math.abs(v - b.get(c)![j])))));
+const noPos = maxDiff(outputsByToken(sentence, false), outputsByToken(shuffled, false));
+const withPos = maxDiff(outputsByToken(sentence, true), outputsByToken(shuffled, true));
+await show(table([
+  ["token embeddings only", noPos.toExponential(1), "same vector for every token: order is invisible"],
+  ["embeddings + positions", withPos.toFixed(3), "each token's output now depends on where it stands"],
+], {
+  header: ["attention input", "max |z(token) − z′(token)|", "meaning"],
+  title: `Self-attention outputs, “${sentence}” vs “${shuffled}”, matched token by token`,
+}));
+tf.dispose([Wq, Wk, Wv, idTensor, tokenVectors, pe, Wp, We, h0Learned, h0Sinusoid]);
+
+// %% [markdown]
+// ## Things to try
+//
+// 1. Tokenise your own name, or an emoji such as “👨‍👩‍👧”, with GPT-2's BPE: how many tokens,
+//    and which byte pieces?
+// 2. Change the number of BPE merges from 60 to 300. Which Chinese words become single
+//    tokens, and what happens to the length of the sentence in tokens?
+// 3. Replace the sinusoidal table by the learned `Wp` in the last cell: is the attention
+//    output still order-sensitive?

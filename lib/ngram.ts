@@ -130,9 +130,9 @@ export function neuralNgramLogits(p: NeuralNgramParams, contexts: tf.Tensor2D): 
   }
   return tf.tidy(() => {
     const [n, k] = contexts.shape;
-    const V = p.E.shape[0];
+    const [V, d] = p.E.shape as [number, number];
     const oneHot = tf.oneHot(contexts.reshape([-1]) as tf.Tensor1D, V).toFloat();
-    const x = tf.matMul(oneHot, p.E).reshape([n, k * p.E.shape[1]]);
+    const x = tf.matMul(oneHot, p.E).reshape([n, k * d]);
     const h = tf.tanh(tf.add(tf.matMul(x, p.W1), p.b1));
     return tf.add(tf.matMul(h, p.W2), p.b2) as tf.Tensor2D;
   });

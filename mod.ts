@@ -17,8 +17,3 @@ export * from "./lib/tokenizer.ts";
 export * from "./lib/embedding.ts";
 export * from "./lib/ngram.ts";
 export * from "./lib/show/mod.ts";
-/**
- * TensorFlow.js itself, the same instance the kernel uses, so a notebook can write
- * `import { tf } from "../mod.ts"` and mix its own tensor code with the kernel's.
- */
-export * as tf from "@tensorflow/tfjs";

@@ -9,6 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Tensor2D, Variable2D } from "./tf_types.ts";
 import { assertRank } from "./tensor.ts";
 
 function checkCount(value: unknown, name: string, fn: string, allowZero = false): number {
@@ -28,19 +29,17 @@ function checkCount(value: unknown, name: string, fn: string, allowZero = false)
 /**
  * A fresh embedding matrix Wₑ ∈ ℝ^{V×d} (or a learned position table Wₚ ∈ ℝ^{n×d}), drawn
  * from N(0, σ²) with σ = 0.02 as in GPT-1/GPT-2, reproducible from `seed`. It is a
- * `tf.Variable`: it is learned jointly with the rest of the model.
+ * `Variable`: it is learned jointly with the rest of the model.
  */
 export function initEmbedding(
   rows: number,
   dModel: number,
   seed: number,
   stddev = 0.02,
-): tf.Variable<tf.Rank.R2> {
+): Variable2D {
   checkCount(rows, "rows", "initEmbedding");
   checkCount(dModel, "dModel", "initEmbedding");
-  return tf.variable(tf.randomNormal([rows, dModel], 0, stddev, "float32", seed)) as tf.Variable<
-    tf.Rank.R2
-  >;
+  return tf.variable(tf.randomNormal([rows, dModel], 0, stddev, "float32", seed)) as Variable2D;
 }
 
 /**
@@ -51,7 +50,7 @@ export function initEmbedding(
  *
  * Throws on ids of the wrong rank or dtype and on ids outside [0, V).
  */
-export function embedTokens(We: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
+export function embedTokens(We: Tensor2D, ids: Tensor): Tensor {
   assertRank(We, 2, "embedTokens: embedding matrix Wₑ");
   assertRank(ids, [1, 2], "embedTokens: token ids");
   if (ids.dtype !== "int32") {
@@ -87,7 +86,7 @@ function angle(pos: number, i: number, dModel: number): number {
  * Every value lies in [−1, 1], and PE(pos)·PE(pos+k) = Σᵢ cos(k / 10000^(2i/d)) depends
  * only on the offset k, which lets attention read relative positions. Nothing is learned.
  */
-export function sinusoidalPositionalEncoding(length: number, dModel: number): tf.Tensor2D {
+export function sinusoidalPositionalEncoding(length: number, dModel: number): Tensor2D {
   checkCount(length, "length", "sinusoidalPositionalEncoding", true);
   checkCount(dModel, "dModel", "sinusoidalPositionalEncoding");
   const values = new Float32Array(length * dModel);
@@ -105,7 +104,7 @@ export function sinusoidalPositionalEncoding(length: number, dModel: number): tf
  * Learned positions (GPT-1): the first `length` rows of the table Wₚ ∈ ℝ^{n_ctx×d}.
  * Throws when the sequence is longer than the table.
  */
-export function learnedPositions(Wp: tf.Tensor2D, length: number): tf.Tensor2D {
+export function learnedPositions(Wp: Tensor2D, length: number): Tensor2D {
   assertRank(Wp, 2, "learnedPositions: position table Wₚ");
   checkCount(length, "length", "learnedPositions", true);
   if (length > Wp.shape[0]) {
@@ -122,17 +121,15 @@ export function learnedPositions(Wp: tf.Tensor2D, length: number): tf.Tensor2D {
  * used, broadcast over the batch).
  */
 export function inputEmbedding(
-  We: tf.Tensor2D,
-  ids: tf.Tensor,
-  positions: tf.Tensor2D,
-): tf.Tensor {
+  We: Tensor2D,
+  ids: Tensor,
+  positions: Tensor2D,
+): Tensor {
   assertRank(positions, 2, "inputEmbedding: positions");
   const T = ids.shape[ids.rank - 1];
   if (positions.shape[1] !== We.shape[1]) {
     throw new Error(
-      `inputEmbedding: positions have width ${positions.shape[1]} but Wₑ has width ${
-        We.shape[1]
-      }`,
+      `inputEmbedding: positions have width ${positions.shape[1]} but Wₑ has width ${We.shape[1]}`,
     );
   }
   if (positions.shape[0] < T) {

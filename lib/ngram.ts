@@ -13,6 +13,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor1D, Tensor2D, Variable } from "./tf_types.ts";
 import { makeRng } from "./tensor.ts";
 
 /** Counts c(a, b) of each pair of neighbouring tokens, with add-α smoothing. */
@@ -66,15 +67,15 @@ export interface NeuralNgramParams {
   /** k, how many previous tokens the model sees. */
   context: number;
   /** Token embeddings e(u), [V, d]. */
-  E: tf.Variable;
+  E: Variable;
   /** Hidden layer, [k·d, h] and [h]. */
-  W1: tf.Variable;
+  W1: Variable;
   /** Hidden bias b₁, [h]. */
-  b1: tf.Variable;
+  b1: Variable;
   /** Output layer to the vocabulary, [h, V]. */
-  W2: tf.Variable;
+  W2: Variable;
   /** Output bias b₂, [V]. */
-  b2: tf.Variable;
+  b2: Variable;
 }
 
 /** Sizes of the neural next-token model. */
@@ -120,7 +121,7 @@ export function countNeuralNgramParameters(p: NeuralNgramParams): number {
  * tanh([e(uᵢ₋ₖ); …; e(uᵢ₋₁)] W₁ + b₁) W₂ + b₂, shape [N, V]. Embeddings are a one-hot
  * product so the gradient works on every backend.
  */
-export function neuralNgramLogits(p: NeuralNgramParams, contexts: tf.Tensor2D): tf.Tensor2D {
+export function neuralNgramLogits(p: NeuralNgramParams, contexts: Tensor2D): Tensor2D {
   if (contexts.rank !== 2 || contexts.shape[1] !== p.context) {
     throw new Error(
       `neuralNgramLogits: contexts must have shape [N, ${p.context}], got [${
@@ -131,10 +132,10 @@ export function neuralNgramLogits(p: NeuralNgramParams, contexts: tf.Tensor2D): 
   return tf.tidy(() => {
     const [n, k] = contexts.shape;
     const [V, d] = p.E.shape as [number, number];
-    const oneHot = tf.oneHot(contexts.reshape([-1]) as tf.Tensor1D, V).toFloat();
+    const oneHot = tf.oneHot(contexts.reshape([-1]) as Tensor1D, V).toFloat();
     const x = tf.matMul(oneHot, p.E).reshape([n, k * d]);
     const h = tf.tanh(tf.add(tf.matMul(x, p.W1), p.b1));
-    return tf.add(tf.matMul(h, p.W2), p.b2) as tf.Tensor2D;
+    return tf.add(tf.matMul(h, p.W2), p.b2) as Tensor2D;
   });
 }
 
@@ -162,11 +163,11 @@ export function slidingWindows(
  * Mean cross-entropy −(1/N) Σ log softmax(logits)[target], the negative of the
  * log-likelihood objective per token.
  */
-export function meanCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
+export function meanCrossEntropy(logits: Tensor2D, targets: Tensor1D): Scalar {
   return tf.tidy(() => {
     const logp = tf.logSoftmax(logits);
     const picked = tf.sum(tf.mul(logp, tf.oneHot(targets, logits.shape[1]).toFloat()), 1);
-    return tf.neg(tf.mean(picked)) as tf.Scalar;
+    return tf.neg(tf.mean(picked)) as Scalar;
   });
 }
 
@@ -219,7 +220,11 @@ export async function trainNeuralNgram(
 }
 
 /** Mean negative log-likelihood of a token stream under the neural model, in nats. */
-export function neuralNgramLoss(p: NeuralNgramParams, ids: readonly number[], padId: number): number {
+export function neuralNgramLoss(
+  p: NeuralNgramParams,
+  ids: readonly number[],
+  padId: number,
+): number {
   const { contexts, targets } = slidingWindows(ids, p.context, padId);
   return tf.tidy(() => {
     const x = tf.tensor2d(contexts, [contexts.length, p.context], "int32");

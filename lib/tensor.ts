@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor } from "./tf_types.ts";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { createRequire } from "node:module";
 
@@ -117,7 +118,7 @@ function fmtShape(shape: readonly Dim[]): string {
  * names the tensor, the expected shape and the actual one:
  * `"embedding ids: expected shape [*, 8], got [2, 3, 4]"`.
  */
-export function assertShape(x: tf.Tensor, expected: readonly Dim[], name = "tensor"): void {
+export function assertShape(x: Tensor, expected: readonly Dim[], name = "tensor"): void {
   const ok = x.rank === expected.length &&
     expected.every((d, i) => d === null || d === x.shape[i]);
   if (!ok) {
@@ -126,7 +127,7 @@ export function assertShape(x: tf.Tensor, expected: readonly Dim[], name = "tens
 }
 
 /** Throws unless `x` has one of the given ranks, naming both. */
-export function assertRank(x: tf.Tensor, ranks: number | readonly number[], name = "tensor"): void {
+export function assertRank(x: Tensor, ranks: number | readonly number[], name = "tensor"): void {
   const allowed = typeof ranks === "number" ? [ranks] : ranks;
   if (!allowed.includes(x.rank)) {
     throw new Error(

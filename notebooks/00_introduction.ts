@@ -197,7 +197,7 @@ await show(
 
 // %%
 const quick = isQuick();
-const steps = quick ? 120 : 600;
+const steps = quick ? 300 : 1500;
 const model = initNeuralNgram({ vocabSize: V, context: 4, dEmbed: 16, hidden: 64, seed: 1 });
 const bos = tokenizer.vocab.idOf("<s>");
 const curve: number[] = [];
@@ -270,10 +270,10 @@ await show(barChart(candidates, [
 // Generation is the loop from the formula at the top: compute P(next ∣ text so far), choose,
 // append, repeat. Choosing the most probable token each time is *greedy* decoding; drawing
 // at random in proportion to the probabilities is *sampling* (chapter 07 compares them). We
-// start both models from “小明” and stop at the end of the line.
+// start both models from “小明” at the beginning of a line, and stop at the end of the line.
 
 // %%
-const prompt = tokenizer.encode("小明");
+const prompt = tokenizer.encode("\n小明");
 const newline = tokenizer.encode("\n")[0];
 const bigramNext = (h: readonly number[]) => bigramProbabilities(bigram, h[h.length - 1]);
 const neuralNext = (h: readonly number[]) => neuralNgramProbabilities(model, h, bos);
@@ -294,9 +294,10 @@ await show(table([
 ], { header: ["model", "choice", "text"], title: "Continuing “小明”" }));
 
 // %% [markdown]
-// Read the bigram's lines closely: every neighbouring pair is plausible, but the sentence as
-// a whole wanders (“…学习数学校…”), because nothing beyond one character is remembered. The
-// neural model, with four characters of context, writes sentences of the grammar. A GPT is
+// Read the bigram's lines closely: every neighbouring pair is plausible, but a sentence can
+// wander or repeat itself, because nothing beyond one character is remembered. The neural
+// model, with four characters of context, mostly writes sentences of the grammar (trained
+// longer, outside quick mode, it makes fewer slips). A GPT is
 // the same loop with a far better predictor: a Transformer whose context is the whole text
 // so far. The next chapters build it piece by piece.
 //

@@ -54,7 +54,7 @@ const sentence = "AI+编程 扬帆起航";
 const corpus = await Deno.readTextFile(new URL("../data/intro_zh.txt", import.meta.url));
 const chars = CharTokenizer.fromText(corpus + sentence);
 const words = WordTokenizer.fromText(corpus + " " + sentence);
-const bpe = ByteBPE.train(corpus + "\n" + sentence, 60);
+const bpe = ByteBPE.train(corpus + "\n" + sentence, 200);
 const gpt2 = await ByteBPE.gpt2();
 const row = (name: string, tokens: string[], ids: number[]) => [
   name,
@@ -66,7 +66,7 @@ await show(table([
   row("characters", chars.tokenize(sentence), chars.encode(sentence)),
   row("words", words.tokenize(sentence), words.encode(sentence)),
   row(
-    "BPE, 60 merges learned here",
+    "BPE, 200 merges learned here",
     bpe.tokenPieces(sentence).map((p) => p.text),
     bpe.encode(sentence),
   ),
@@ -277,7 +277,7 @@ tf.dispose([Wq, Wk, Wv, idTensor, tokenVectors, pe, Wp, We, h0Learned, h0Sinusoi
 //
 // 1. Tokenise your own name, or an emoji such as “👨‍👩‍👧”, with GPT-2's BPE: how many tokens,
 //    and which byte pieces?
-// 2. Change the number of BPE merges from 60 to 300. Which Chinese words become single
+// 2. Change the number of BPE merges from 200 to 30 or 1000. Which Chinese words become single
 //    tokens, and what happens to the length of the sentence in tokens?
 // 3. Replace the sinusoidal table by the learned `Wp` in the last cell: is the attention
 //    output still order-sensitive?

@@ -17,3 +17,4 @@ export * from "./lib/tokenizer.ts";
 export * from "./lib/embedding.ts";
 export * from "./lib/ngram.ts";
 export * from "./lib/show/mod.ts";
+export * from "./lib/data.ts";

@@ -21,7 +21,9 @@ Deno.bench(`tf.gather, forward [${B}×${T}] (${backend.name})`, () => {
 });
 
 Deno.bench(`embedTokens forward + backward (${backend.name})`, () => {
-  tf.tidy(() => tf.grad((w: tf.Tensor) => tf.sum(embedTokens(w as tf.Tensor2D, ids)))(We).dataSync());
+  tf.tidy(() =>
+    tf.grad((w: tf.Tensor) => tf.sum(embedTokens(w as tf.Tensor2D, ids)))(We).dataSync()
+  );
 });
 
 Deno.bench("sinusoidalPositionalEncoding(512, 768)", () => {

@@ -29,6 +29,7 @@ import {
   isQuick,
   lineChart,
   live,
+  loadDataText,
   makeRng,
   neuralNgramLoss,
   neuralNgramProbabilities,
@@ -41,6 +42,7 @@ import {
 } from "../mod.ts";
 
 await setup({ title: "00 导读" });
+const quick = isQuick(); // QUICK=1 shortens the training run below
 
 // %% [markdown]
 // ## 自回归: predicting the next token
@@ -115,7 +117,7 @@ await show(
 // (Chapter 01 looks at tokenisation properly.)
 
 // %%
-const text = await Deno.readTextFile(new URL("../data/intro_zh.txt", import.meta.url));
+const text = await loadDataText("intro_zh.txt");
 const lines = text.trim().split("\n");
 const trainText = lines.slice(0, 500).join("\n");
 const heldOutText = lines.slice(500).join("\n");
@@ -196,7 +198,6 @@ await show(
 );
 
 // %%
-const quick = isQuick();
 const steps = quick ? 300 : 1500;
 const model = initNeuralNgram({ vocabSize: V, context: 4, dEmbed: 16, hidden: 64, seed: 1 });
 const bos = tokenizer.vocab.idOf("<s>");

@@ -26,15 +26,16 @@ import {
   initEmbedding,
   inputEmbedding,
   learnedPositions,
+  loadDataText,
   md,
   setup,
   show,
   sinusoidalPositionalEncoding,
   table,
   tex,
-  tf,
   WordTokenizer,
 } from "../mod.ts";
+import * as tf from "@tensorflow/tfjs";
 
 await setup({ title: "01 文本表示" });
 const sentence = "AI+编程 扬帆起航";
@@ -51,7 +52,7 @@ const sentence = "AI+编程 扬帆起航";
 //   become one token; rare ones fall apart into pieces, but nothing is ever unknown.
 
 // %%
-const corpus = await Deno.readTextFile(new URL("../data/intro_zh.txt", import.meta.url));
+const corpus = await loadDataText("intro_zh.txt");
 const chars = CharTokenizer.fromText(corpus + sentence);
 const words = WordTokenizer.fromText(corpus + " " + sentence);
 const bpe = ByteBPE.train(corpus + "\n" + sentence, 200);
@@ -70,7 +71,11 @@ await show(table([
     bpe.tokenPieces(sentence).map((p) => p.text),
     bpe.encode(sentence),
   ),
-  row("GPT-2's BPE (50,257 tokens)", gpt2.tokenPieces(sentence).map((p) => p.text), gpt2.encode(sentence)),
+  row(
+    "GPT-2's BPE (50,257 tokens)",
+    gpt2.tokenPieces(sentence).map((p) => p.text),
+    gpt2.encode(sentence),
+  ),
 ], { header: ["tokenizer", "tokens", "ids", "count"], title: `Tokenising “${sentence}”` }));
 
 // %% [markdown]
@@ -146,7 +151,9 @@ await show(
   md(
     `Wₑ is a \`tf.Variable\` (trainable: ${We.trainable}). The gradient of a loss on the sentence is non-zero in ${touched.length} of its ${chars.vocabSize} rows, the rows of: ${
       touched.map((r) => `「${chars.vocab.tokenOf(r.id)}」`).join(" ")
-    } — the sentence's ${new Set(ids).size} distinct tokens. An optimiser step moves exactly these vectors.`,
+    } — the sentence's ${
+      new Set(ids).size
+    } distinct tokens. An optimiser step moves exactly these vectors.`,
   ),
 );
 tf.dispose([target, grad]);
@@ -163,7 +170,8 @@ const pe = sinusoidalPositionalEncoding(64, 32);
 const peValues = pe.arraySync();
 await show(
   formula(
-    String.raw`PE_{(pos,2i)} = \sin\!\left(\frac{pos}{10000^{2i/d}}\right), \qquad PE_{(pos,2i+1)} = \cos\!\left(\frac{pos}{10000^{2i/d}}\right)`,
+    String
+      .raw`PE_{(pos,2i)} = \sin\!\left(\frac{pos}{10000^{2i/d}}\right), \qquad PE_{(pos,2i+1)} = \cos\!\left(\frac{pos}{10000^{2i/d}}\right)`,
     { plain: "PE(pos,2i) = sin(pos/10000^(2i/d)),  PE(pos,2i+1) = cos(pos/10000^(2i/d))" },
   ),
   tex`PE_{(3,2)} = \sin\!\left(\frac{3}{10000^{2/32}}\right) = \sin(${
@@ -187,12 +195,14 @@ await show(
 // along every diagonal. That is what lets attention read *relative* positions.
 
 // %%
-const dots = tf.tidy(() => tf.matMul(pe.slice([0, 0], [24, 32]), pe.slice([0, 0], [24, 32]), false, true));
+const dots = tf.tidy(() =>
+  tf.matMul(pe.slice([0, 0], [24, 32]), pe.slice([0, 0], [24, 32]), false, true)
+);
 const dotValues = dots.arraySync() as number[][];
 await show(
-  tex`PE(5)\cdot PE(8) = ${dotValues[5][8]}, \quad PE(12)\cdot PE(15) = ${dotValues[12][15]}, \quad PE(0)\cdot PE(3) = ${
-    dotValues[0][3]
-  }`,
+  tex`PE(5)\cdot PE(8) = ${dotValues[5][8]}, \quad PE(12)\cdot PE(15) = ${
+    dotValues[12][15]
+  }, \quad PE(0)\cdot PE(3) = ${dotValues[0][3]}`,
   heatmap(dots, {
     xTitle: "position pos′",
     yTitle: "position pos",
@@ -250,22 +260,35 @@ const selfAttention = (x: tf.Tensor2D) =>
     const q = tf.matMul(x, Wq), k = tf.matMul(x, Wk), v = tf.matMul(x, Wv);
     return tf.matMul(tf.softmax(tf.div(tf.matMul(q, k, false, true), Math.sqrt(d))), v);
   });
-const outputsByToken = (text: string, withPositions: boolean) =>
-  tf.tidy(() => {
+const outputsByToken = (text: string, withPositions: boolean) => {
+  const z = tf.tidy(() => {
     const t = tf.tensor1d(chars.encode(text), "int32");
     const x = withPositions
       ? inputEmbedding(We, t, sinusoidalPositionalEncoding(16, d))
       : embedTokens(We, t);
-    const z = selfAttention(x as tf.Tensor2D).arraySync() as number[][];
-    return new Map(CharTokenizer.codePoints(text).map((c, i) => [c, z[i]]));
+    return selfAttention(x as tf.Tensor2D);
   });
+  const rows = z.arraySync() as number[][];
+  z.dispose();
+  return new Map(CharTokenizer.codePoints(text).map((c, i) => [c, rows[i]]));
+};
 const maxDiff = (a: Map<string, number[]>, b: Map<string, number[]>) =>
-  Math.max(...[...a.keys()].map((c) => Math.max(...a.get(c)!.map((v, j) => Math.abs(v - b.get(c)![j])))));
+  Math.max(
+    ...[...a.keys()].map((c) => Math.max(...a.get(c)!.map((v, j) => Math.abs(v - b.get(c)![j])))),
+  );
 const noPos = maxDiff(outputsByToken(sentence, false), outputsByToken(shuffled, false));
 const withPos = maxDiff(outputsByToken(sentence, true), outputsByToken(shuffled, true));
 await show(table([
-  ["token embeddings only", noPos.toExponential(1), "same vector for every token: order is invisible"],
-  ["embeddings + positions", withPos.toFixed(3), "each token's output now depends on where it stands"],
+  [
+    "token embeddings only",
+    noPos.toExponential(1),
+    "same vector for every token: order is invisible",
+  ],
+  [
+    "embeddings + positions",
+    withPos.toFixed(3),
+    "each token's output now depends on where it stands",
+  ],
 ], {
   header: ["attention input", "max |z(token) − z′(token)|", "meaning"],
   title: `Self-attention outputs, “${sentence}” vs “${shuffled}”, matched token by token`,

@@ -60,7 +60,11 @@ export function assertNotEquals<T>(actual: T, expected: T, msg?: string): void {
 }
 
 /** `Object.is` equality. */
-export function assertStrictEquals<T>(actual: unknown, expected: T, msg?: string): asserts actual is T {
+export function assertStrictEquals<T>(
+  actual: unknown,
+  expected: T,
+  msg?: string,
+): asserts actual is T {
   if (!Object.is(actual, expected)) {
     throw new AssertionError(
       `Values are not strictly equal${suffix(msg)}\n  actual:   ${show(actual)}\n  expected: ${

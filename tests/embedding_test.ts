@@ -63,9 +63,17 @@ Deno.test("sinusoidal PE: PE(pos)·PE(pos+k) depends only on k (property)", () =
 });
 
 Deno.test("sinusoidal PE: bad lengths are rejected with a clear error", () => {
-  assertThrows(() => sinusoidalPositionalEncoding(-1, 4), Error, "length must be a non-negative integer, got -1");
+  assertThrows(
+    () => sinusoidalPositionalEncoding(-1, 4),
+    Error,
+    "length must be a non-negative integer, got -1",
+  );
   assertThrows(() => sinusoidalPositionalEncoding(2.5, 4), Error, "got 2.5");
-  assertThrows(() => sinusoidalPositionalEncoding(3, 0), Error, "dModel must be a positive integer");
+  assertThrows(
+    () => sinusoidalPositionalEncoding(3, 0),
+    Error,
+    "dModel must be a positive integer",
+  );
   // deno-lint-ignore no-explicit-any
   assertThrows(() => sinusoidalPositionalEncoding("3" as any, 4), Error, "got string");
 });
@@ -87,7 +95,9 @@ Deno.test("token embedding: its gradient equals gather's (one-hot matmul)", () =
   const We = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
   const ids = tf.tensor1d([2, 0, 2], "int32");
   const weights = tf.tensor2d([[1, -1], [2, 0.5], [3, 1]]);
-  const g = tf.grad((w: tf.Tensor) => tf.sum(tf.mul(embedTokens(w as tf.Tensor2D, ids), weights)))(We);
+  const g = tf.grad((w: tf.Tensor) => tf.sum(tf.mul(embedTokens(w as tf.Tensor2D, ids), weights)))(
+    We,
+  );
   // d/dWₑ[v] = Σ over positions t with u_t = v of weights[t]
   assertAllClose(g, [[2, 0.5], [0, 0], [4, 0]]);
   tf.dispose([We, ids, weights, g]);
@@ -115,7 +125,11 @@ Deno.test("h₀ = UWₑ + Wₚ: learned and sinusoidal positions add to the toke
   const pe = sinusoidalPositionalEncoding(2, 2);
   const h0s = inputEmbedding(We, ids, pe);
   assertAllClose(h0s, [[[0, 2], [1 + Math.sin(1), Math.cos(1)]]], { atol: 1e-6 });
-  assertThrows(() => learnedPositions(Wp, 4), Error, "sequence length 4 exceeds the context length 3");
+  assertThrows(
+    () => learnedPositions(Wp, 4),
+    Error,
+    "sequence length 4 exceeds the context length 3",
+  );
   const long = tf.tensor2d([[0, 1, 0, 1]], [1, 4], "int32");
   assertThrows(() => inputEmbedding(We, long, Wp), Error, "4 tokens but only 3 positions");
   tf.dispose([We, Wp, ids, h0, pe, h0s, long]);
@@ -129,10 +143,16 @@ Deno.test("initEmbedding is reproducible from its seed and does not leak", async
   const ids = tf.tensor1d([0, 1, 2], "int32");
   const We = initEmbedding(4, 8, 1);
   const pe = sinusoidalPositionalEncoding(8, 8);
-  await assertNoTensorGrowth(() => {
-    const { value, grads } = tf.variableGrads(() => tf.sum(inputEmbedding(We, ids, pe)) as tf.Scalar);
-    value.dispose();
-    tf.dispose(grads);
-  }, 4, "embedding step");
+  await assertNoTensorGrowth(
+    () => {
+      const { value, grads } = tf.variableGrads(() =>
+        tf.sum(inputEmbedding(We, ids, pe)) as tf.Scalar
+      );
+      value.dispose();
+      tf.dispose(grads);
+    },
+    4,
+    "embedding step",
+  );
   tf.dispose([ids, We, pe]);
 });

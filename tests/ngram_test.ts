@@ -52,7 +52,13 @@ Deno.test("neural model learns a pattern a bigram cannot, without leaking tensor
   const bigram = fitBigram(stream, 6, 0.01);
   const p = initNeuralNgram({ vocabSize: 6, context: 2, dEmbed: 8, hidden: 16, seed: 3 });
   const before = tf.memory().numTensors;
-  await trainNeuralNgram(p, stream, { steps: 150, batchSize: 64, learningRate: 0.03, seed: 1, padId: 0 });
+  await trainNeuralNgram(p, stream, {
+    steps: 150,
+    batchSize: 64,
+    learningRate: 0.03,
+    seed: 1,
+    padId: 0,
+  });
   assertEquals(tf.memory().numTensors, before, "training left tensors behind");
   const neural = neuralNgramLoss(p, stream, 0);
   assertLess(neural, bigramLoss(bigram, stream) - 0.2);
@@ -66,7 +72,13 @@ Deno.test("generate: greedy follows the argmax, sampling is seeded, stops at sto
   const next = (h: readonly number[]) => (h[h.length - 1] === 0 ? [0.1, 0.9, 0] : [0.8, 0.1, 0.1]);
   assertEquals(generate(next, [0], 4), [1, 0, 1, 0]);
   assertEquals(generate(next, [0], 4, { stopId: 1 }), [1]);
-  const draws = () => generate(next, [0], 20, { rng: (() => { let s = 0; return () => (s = (s * 9301 + 49297) % 233280) / 233280; })() });
+  const draws = () =>
+    generate(next, [0], 20, {
+      rng: (() => {
+        let s = 0;
+        return () => (s = (s * 9301 + 49297) % 233280) / 233280;
+      })(),
+    });
   assertEquals(draws(), draws());
   assertThrows(() => generate(next, [], 3), Error, "prompt must hold at least one token");
 });

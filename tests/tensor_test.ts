@@ -1,7 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertNotEquals, assertRejects, assertThrows } from "@std/assert";
 import { assertAllClose } from "../testing/tensor_assert.ts";
-import { assertNoTensorGrowth, assertRank, assertShape, initBackend, makeRng } from "../lib/tensor.ts";
+import {
+  assertNoTensorGrowth,
+  assertRank,
+  assertShape,
+  initBackend,
+  makeRng,
+} from "../lib/tensor.ts";
 
 Deno.test("initBackend reports the backend it chose", async () => {
   const info = await initBackend();
@@ -27,10 +33,22 @@ Deno.test("makeRng: same seed, same stream; different seeds differ; values in [0
 Deno.test("assertShape and assertRank name the expected and the actual shape", () => {
   const x = tf.zeros([2, 3, 4]);
   assertShape(x, [2, null, 4]);
-  assertThrows(() => assertShape(x, [2, 5, 4], "q"), Error, "q: expected shape [2, 5, 4], got [2, 3, 4]");
-  assertThrows(() => assertShape(x, [null, 3], "k"), Error, "k: expected shape [*, 3], got [2, 3, 4]");
+  assertThrows(
+    () => assertShape(x, [2, 5, 4], "q"),
+    Error,
+    "q: expected shape [2, 5, 4], got [2, 3, 4]",
+  );
+  assertThrows(
+    () => assertShape(x, [null, 3], "k"),
+    Error,
+    "k: expected shape [*, 3], got [2, 3, 4]",
+  );
   assertRank(x, [3, 4]);
-  assertThrows(() => assertRank(x, 2, "ids"), Error, "ids: expected rank 2, got rank 3 (shape [2, 3, 4])");
+  assertThrows(
+    () => assertRank(x, 2, "ids"),
+    Error,
+    "ids: expected rank 2, got rank 3 (shape [2, 3, 4])",
+  );
   x.dispose();
 });
 
@@ -51,6 +69,10 @@ Deno.test("assertAllClose reports where and by how much values differ", () => {
   const msg = (e as Error).message;
   assert(msg.includes("1 of 4 elements differ"), msg);
   assert(msg.includes("at [1, 1]: actual 5, expected 4"), msg);
-  assertThrows(() => assertAllClose([1, 2, 3], [1, 2]), Error, "shapes differ: actual [3], expected [2]");
+  assertThrows(
+    () => assertAllClose([1, 2, 3], [1, 2]),
+    Error,
+    "shapes differ: actual [3], expected [2]",
+  );
   assertThrows(() => assertAllClose([NaN], [NaN]));
 });

@@ -50,15 +50,23 @@ function labelsFor(given: string[] | undefined, n: number, what: string): string
   return given.map(String);
 }
 
+/**
+ * Plotly reads a subset of HTML in its texts (`<b>`, `<s>`, `<br>`…), so a token such as
+ * `<s>` would vanish as a strikethrough tag: escape `&`, `<` and `>` as entities.
+ */
+function plotlyText(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
 /** Tick values and texts for a category axis, thinned to at most 40 ticks. */
 function ticks(labels: string[]): { tickmode: string; tickvals: number[]; ticktext: string[] } {
   const step = Math.ceil(labels.length / 40);
   const idx = labels.map((_, i) => i).filter((i) => i % step === 0);
-  return { tickmode: "array", tickvals: idx, ticktext: idx.map((i) => labels[i]) };
+  return { tickmode: "array", tickvals: idx, ticktext: idx.map((i) => plotlyText(labels[i])) };
 }
 
 function titleOf(s: string | undefined): { text: string } | undefined {
-  return s ? { text: s } : undefined;
+  return s ? { text: plotlyText(s) } : undefined;
 }
 
 function finiteOrNull(v: number): number | null {
@@ -175,7 +183,7 @@ export function lineChart(
           `lineChart: series ${k} (${s.name}) has ${s.x.length} x values but ${s.y.length} y values`,
         );
       }
-      return { name: s.name, x: s.x ?? s.y.map((_, i) => i), y: s.y };
+      return { name: plotlyText(s.name), x: s.x ?? s.y.map((_, i) => i), y: s.y };
     }),
     title: opts.title,
     xTitle: opts.xTitle,
@@ -250,10 +258,10 @@ export function barChart(
       const single = list.length === 1;
       return {
         type: "bar",
-        name: s.name,
+        name: plotlyText(s.name),
         x: labels.map((_, i) => i),
         y: s.values.map(finiteOrNull),
-        text: labels,
+        text: labels.map(plotlyText),
         hovertemplate: "%{text}: %{y:.4g}<extra></extra>",
         marker: {
           color: single

@@ -14,7 +14,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor } from "../tf_types.ts";
 import { createRequire } from "node:module";
-import { type BackendInfo, initBackend, isQuick } from "../tensor.ts";
+import { initBackend, isQuick } from "../tensor.ts";
 import type { Displayable, MimeBundle } from "./types.ts";
 import { inJupyter, stdoutIsTerminal, terminalOptions, writeInPlace, writeOut } from "./env.ts";
 import { isDisplayable, md, text } from "./bundle.ts";
@@ -22,7 +22,6 @@ import { heatmap } from "./charts.ts";
 import { callerLine, defer, flushBefore, printDeferred } from "./prose.ts";
 import { escapeHtml, formatNumber, uniqueId } from "./text.ts";
 
-export type { BackendInfo } from "../tensor.ts";
 export type { ColorMode, Displayable, MimeBundle, TerminalOptions } from "./types.ts";
 export { inJupyter } from "./env.ts";
 export { md, table } from "./bundle.ts";
@@ -245,8 +244,10 @@ const CSS = `.gpt-plot img{display:block;max-width:100%;height:auto}
  * Call once at the top of a chapter: chooses the tfjs backend (`initBackend`), and in Jupyter
  * ships plotly.js once (a guarded inline script, so re-running the cell does not reload it)
  * with the layer's CSS. Then shows one line: the title, the backend, and "quick mode" when on.
+ * It returns nothing, so that a cell ending with it shows no `Out[…]` value; call
+ * `initBackend()` (instant once chosen) for the backend's details.
  */
-export async function setup(opts: { title?: string } = {}): Promise<BackendInfo> {
+export async function setup(opts: { title?: string } = {}): Promise<void> {
   const info = await initBackend();
   const summary = [opts.title, `backend: ${info.description}`, isQuick() ? "quick mode" : undefined]
     .filter(Boolean).join(" · ");
@@ -260,5 +261,4 @@ export async function setup(opts: { title?: string } = {}): Promise<BackendInfo>
     flushBefore(callerLine());
     writeOut(summary + "\n");
   }
-  return info;
 }

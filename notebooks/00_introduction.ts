@@ -198,16 +198,18 @@ await show(
 );
 
 // %%
-const steps = quick ? 300 : 1500;
+const steps = quick ? 200 : 600;
 const model = initNeuralNgram({ vocabSize: V, context: 4, dEmbed: 16, hidden: 64, seed: 1 });
 const bos = tokenizer.vocab.idOf("<s>");
-const curve: number[] = [];
+const trainCurve: number[] = [];
+const heldOutCurve: { x: number[]; y: number[] } = { x: [], y: [] };
+const lossChart = () =>
+  lineChart([
+    { name: "training batch", y: trainCurve },
+    { name: "held-out text", ...heldOutCurve },
+  ], { title: "Neural model: loss while training", xTitle: "step", yTitle: "nats per token" });
 const bar = await progress(steps, "training the neural model");
-const plot = await live(lineChart([{ name: "training loss", y: [] }], {
-  title: "Neural model: training loss",
-  xTitle: "step",
-  yTitle: "nats per token",
-}));
+const plot = await live(lossChart());
 await trainNeuralNgram(model, trainIds, {
   steps,
   batchSize: 128,
@@ -215,14 +217,12 @@ await trainNeuralNgram(model, trainIds, {
   seed: 2,
   padId: bos,
   onStep: async (step, loss) => {
-    curve.push(loss);
+    trainCurve.push(loss);
     await bar.tick(step, { loss: loss.toFixed(3) });
-    if (step % 20 === 0 || step === steps) {
-      await plot.update(lineChart([{ name: "training loss", y: curve }], {
-        title: "Neural model: training loss",
-        xTitle: "step",
-        yTitle: "nats per token",
-      }));
+    if (step % 25 === 0 || step === steps) {
+      heldOutCurve.x.push(step - 1);
+      heldOutCurve.y.push(neuralNgramLoss(model, heldOutIds, bos));
+      await plot.update(lossChart());
     }
   },
 });
@@ -233,7 +233,9 @@ await bar.finish({ parameters: countNeuralNgramParameters(model) });
 //
 // We score both on the 100 sentences neither model saw: the average negative
 // log-probability of each true next token (lower is better), and its exponential, the
-// *perplexity* — roughly, how many tokens the model is still hesitating between.
+// *perplexity* — roughly, how many tokens the model is still hesitating between. (The
+// held-out curve above is the same measurement taken during training: if it turns up while
+// the training loss keeps falling, the model has started to memorise its training text.)
 
 // %%
 const lossBigram = bigramLoss(bigram, heldOutIds);

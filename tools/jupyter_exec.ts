@@ -156,7 +156,7 @@ export async function executeNotebook(
   outDir: string,
   options: ExecuteOptions = {},
 ): Promise<ExecuteResult> {
-  const { env = {}, timeoutS = 300, retries = 1 } = options;
+  const { env = {}, timeoutS = 300, retries = 2 } = options;
   try {
     await Deno.stat(input);
   } catch {

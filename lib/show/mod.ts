@@ -31,9 +31,20 @@ export { displayWidth } from "./text.ts";
 export { prose } from "./prose.ts";
 
 /** Sends a bundle to the Jupyter frontend, then yields once so the kernel cannot drop it. */
+/**
+ * Sends a bundle to Jupyter, then yields before the cell may end: Deno's kernel can report
+ * a cell idle before its output has left, and the client then drops the output
+ * (RENDERING.md). A yield of 0 ms is enough for ordinary outputs; a large one (setup's
+ * 1.5 MB plotly.js) needs longer to be serialised, so the wait grows with the size,
+ * about 1 ms per 10 kB.
+ */
 async function display(bundle: MimeBundle, opts: { display_id?: string; update?: boolean } = {}) {
   await Deno.jupyter.display(bundle, { raw: true, ...opts });
-  await new Promise((r) => setTimeout(r, 0));
+  const size = Object.values(bundle).reduce<number>(
+    (n, v) => n + (typeof v === "string" ? v.length : 0),
+    0,
+  );
+  await new Promise((r) => setTimeout(r, Math.min(1000, Math.floor(size / 10_000))));
 }
 
 /** A tensor of rank ≠ 2 as text: its shape and dtype, then its values (8 per axis at most). */

@@ -240,6 +240,11 @@ await show(
 );
 
 // %% [markdown]
+// Look at the scale: with GPT's initial σ = 0.02 the token vectors are tiny next to the
+// sinusoids (values in [−1, 1]), so at initialisation x is almost all position. Training
+// grows the token vectors; the original Transformer also multiplies them by √d before the
+// sum for this reason.
+//
 // ## Why positions are needed: “编AI+程 航帆扬起”
 //
 // The article warns that without positions “AI+编程 扬帆起航” could be read as “编AI+程，航帆扬起”.

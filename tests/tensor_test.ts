@@ -76,3 +76,22 @@ Deno.test("assertAllClose reports where and by how much values differ", () => {
   );
   assertThrows(() => assertAllClose([NaN], [NaN]));
 });
+
+Deno.test("GPT_BACKEND=cpu falls back to the cpu backend and says why", async () => {
+  const script = `import { initBackend } from ${
+    JSON.stringify(new URL("../lib/tensor.ts", import.meta.url).href)
+  };
+const info = await initBackend();
+console.log(JSON.stringify(info));`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", script],
+    env: { GPT_BACKEND: "cpu" },
+    cwd: new URL("..", import.meta.url),
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  const info = JSON.parse(stdout.trim().split("\n").at(-1)!);
+  assertEquals(info.name, "cpu");
+  assertEquals(info.fallbackReason, "GPT_BACKEND=cpu");
+  assert(info.description.startsWith("cpu (pure JavaScript"));
+});

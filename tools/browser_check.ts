@@ -6,10 +6,9 @@
  * every request other than `file:`, `data:` and `blob:` is aborted and recorded).
  *
  * Per notebook it saves `.out/browser/NAME.png` (full page) and `NAME.counts.json`, and
- * fails (exit 1) on: an execution problem, a page error, a blocked request, a source that
- * typesets formulas (`formula(`, `` tex` ``) with no typeset formula in the page, or a
- * source that draws plots (`heatmap(`, `lineChart(`, `barChart(`) with no interactive
- * Plotly plot. Exit 2 when a prerequisite (jupyter, chromium) is missing.
+ * fails (exit 1) on: an execution problem, a page error, a blocked request, fewer typeset
+ * formulas in the page than the executed notebook has formula outputs (`text/latex`), or
+ * fewer interactive Plotly plots than it has figure outputs. Exit 2 when a prerequisite (jupyter, chromium) is missing.
  *
  * `--dir FOLDER` checks the `NN_slug.ts` chapters of another folder (default `notebooks/`),
  * e.g. the tooling's fixture chapter; their notebooks must have been generated beside them.
@@ -42,36 +41,41 @@ export interface PageCounts {
   blocked: string[];
 }
 
-/** What a chapter source promises to show, read from the calls it makes. */
+/** What an executed notebook holds, so its page must show at least as much. */
 export interface Expectations {
-  /** The source typesets formulas: it calls `formula(` or uses `` tex` ``. */
-  formulas: boolean;
-  /** The source draws plots: it calls `heatmap(`, `lineChart(` or `barChart(`. */
-  plots: boolean;
+  /** Outputs that carry a formula (`text/latex`, from `formula(` and `` tex` ``). */
+  formulas: number;
+  /** Outputs that carry a Plotly figure (`application/vnd.plotly.v1+json`). */
+  plots: number;
 }
 
-/** Reads from a chapter source whether its page must show formulas and plots. */
-export function expectations(sourceText: string): Expectations {
+/** Counts the formula and plot outputs of an executed notebook (its JSON text). */
+export function expectations(executedNotebook: string): Expectations {
+  const nb = JSON.parse(executedNotebook) as {
+    cells: { outputs?: { data?: Record<string, unknown> }[] }[];
+  };
+  const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
   return {
-    formulas: /\bformula\(|\btex`/.test(sourceText),
-    plots: /\b(?:heatmap|lineChart|barChart)\(/.test(sourceText),
+    formulas: outputs.filter((o) => o.data?.["text/latex"] !== undefined).length,
+    plots: outputs.filter((o) => o.data?.["application/vnd.plotly.v1+json"] !== undefined).length,
   };
 }
 
 /**
  * The reasons a page fails the check (empty when it passes): any page error, any blocked
- * request, no typeset formula (MathML + MathJax) where formulas are expected, no Plotly
- * plot where plots are expected.
+ * request, fewer typeset formulas (MathML + MathJax) than the notebook has formula outputs,
+ * fewer interactive Plotly plots than it has figure outputs.
  */
 export function pageFailures(counts: PageCounts, expected: Expectations): string[] {
   const failures: string[] = [];
   if (counts.pageErrors.length) failures.push(`${counts.pageErrors.length} page error(s)`);
   if (counts.blocked.length) failures.push(`${counts.blocked.length} blocked request(s)`);
-  if (expected.formulas && counts.mathml + counts.mathjax === 0) {
-    failures.push("source has formulas, page shows none typeset");
+  const typeset = counts.mathml + counts.mathjax;
+  if (typeset < expected.formulas) {
+    failures.push(`${expected.formulas} formula output(s), ${typeset} typeset in the page`);
   }
-  if (expected.plots && counts.plotly === 0) {
-    failures.push("source draws plots, page has no interactive Plotly plot");
+  if (counts.plotly < expected.plots) {
+    failures.push(`${expected.plots} plot output(s), ${counts.plotly} drawn by Plotly`);
   }
   return failures;
 }
@@ -254,7 +258,9 @@ async function main(args: string[]): Promise<number> {
         console.error(`  ${(e as Error).message}`);
         continue;
       }
-      row.failures.push(...pageFailures(row.counts, expectations(Deno.readTextFileSync(source))));
+      row.failures.push(
+        ...pageFailures(row.counts, expectations(Deno.readTextFileSync(run.output))),
+      );
       await Deno.writeTextFile(
         `${outDir}/${name}.counts.json`,
         JSON.stringify({ notebook: name, ...row.counts, failures: row.failures }, null, 2) + "\n",

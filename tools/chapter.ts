@@ -7,6 +7,7 @@
  * @module
  */
 import { CHAPTER_FILE, chapterSources } from "./notebooks.ts";
+import { runAttached } from "./jupyter_exec.ts";
 
 /**
  * The chapter sources among `sources` that `query` names: a number matches the chapter
@@ -48,14 +49,11 @@ async function main(args: string[]): Promise<number> {
     console.error(`${why} ${JSON.stringify(query)}; available chapters:\n${available}`);
     return 2;
   }
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", matches[0], ...rest],
-    cwd: chapterDir(matches[0]),
-    stdin: "inherit",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn();
-  return (await child.status).code;
+  return await runAttached(
+    Deno.execPath(),
+    ["run", "-A", matches[0], ...rest],
+    chapterDir(matches[0]),
+  );
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

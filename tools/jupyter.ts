@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { which } from "./jupyter_exec.ts";
+import { runAttached, which } from "./jupyter_exec.ts";
 import { NOTEBOOKS_DIR } from "./notebooks.ts";
 
 const HOW_TO_GET_JUPYTER = `Jupyter was not found on PATH. Either install it:
@@ -45,13 +45,7 @@ async function main(args: string[]): Promise<number> {
   }
   const chosen = lab && hasLab ? "lab" : "notebook";
   console.log(`starting: jupyter ${chosen} ${NOTEBOOKS_DIR} ${rest.join(" ")}`.trimEnd());
-  const child = new Deno.Command("jupyter", {
-    args: [chosen, NOTEBOOKS_DIR, ...rest],
-    stdin: "inherit",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn();
-  return (await child.status).code;
+  return await runAttached("jupyter", [chosen, NOTEBOOKS_DIR, ...rest]);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -219,3 +219,15 @@ function summarizeLog(log: string): string {
 export function tail(text: string, lines: number): string {
   return text.trimEnd().split("\n").slice(-lines).join("\n");
 }
+
+/** Runs a command attached to this terminal (stdin, stdout, stderr); returns its exit code. */
+export async function runAttached(command: string, args: string[], cwd?: string): Promise<number> {
+  const child = new Deno.Command(command, {
+    args,
+    cwd,
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  return (await child.status).code;
+}

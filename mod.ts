@@ -18,3 +18,7 @@ export * from "./lib/embedding.ts";
 export * from "./lib/ngram.ts";
 export * from "./lib/show/mod.ts";
 export * from "./lib/data.ts";
+export * from "./lib/kernels.ts";
+export * from "./lib/attention.ts";
+export * from "./lib/transformer.ts";
+export * from "./lib/train.ts";

@@ -11,6 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Variable2D } from "./tf_types.ts";
 import { assertRank } from "./tensor.ts";
+import { matMul2d } from "./kernels.ts";
 
 function checkCount(value: unknown, name: string, fn: string, allowZero = false): number {
   if (
@@ -46,7 +47,8 @@ export function initEmbedding(
  * Token embedding lookup: for ids u of shape [T] or [B, T], returns UWₑ of shape
  * [T, d] or [B, T, d], where U is the one-hot matrix of the ids. It is computed as that
  * one-hot product (not `tf.gather`) because the wasm backend has no gradient for gather;
- * the numbers are the same as picking row uᵢ of Wₑ.
+ * the numbers are the same as picking row uᵢ of Wₑ. The product goes through `matMul2d`,
+ * whose forward and backward stay on the wasm backend's fast 2-D matmul path.
  *
  * Throws on ids of the wrong rank or dtype and on ids outside [0, V).
  */
@@ -66,7 +68,7 @@ export function embedTokens(We: Tensor2D, ids: Tensor): Tensor {
   return tf.tidy(() => {
     const flat = ids.reshape([-1]);
     const oneHot = tf.oneHot(flat, vocab).toFloat();
-    return tf.matMul(oneHot, We).reshape([...ids.shape, d]);
+    return matMul2d(oneHot as Tensor2D, We).reshape([...ids.shape, d]);
   });
 }
 

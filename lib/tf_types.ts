@@ -40,3 +40,18 @@ export type Variable = tf.Variable;
  * @internal
  */
 export type Variable2D = tf.Variable<tf.Rank.R2>;
+/**
+ * A rank-3 tensor (a batch of matrices, a batch of sequences of vectors).
+ * @internal
+ */
+export type Tensor3D = tf.Tensor3D;
+/**
+ * A rank-4 tensor (attention weights [batch, heads, queries, keys]).
+ * @internal
+ */
+export type Tensor4D = tf.Tensor4D;
+/**
+ * A trainable rank-1 tensor (a bias, a layer norm's γ or β).
+ * @internal
+ */
+export type Variable1D = tf.Variable<tf.Rank.R1>;

@@ -29,6 +29,7 @@ export { formula, tex, texToUnicode } from "./katex.ts";
 export { barChart, heatmap, type HeatmapOptions, lineChart } from "./charts.ts";
 export { displayWidth } from "./text.ts";
 export { prose } from "./prose.ts";
+export * from "./monitor.ts";
 
 /** Sends a bundle to the Jupyter frontend, then yields once so the kernel cannot drop it. */
 /**

@@ -1,0 +1,311 @@
+/**
+ * 注意力机制: scaled dot-product attention, its masks, and multi-head attention.
+ *
+ *   Attention(Q, K, V) = softmax(QKᵀ/√d_k + M)·V
+ *
+ * Q, K, V are the queries, keys and values (Q = XW_q, K = XW_k, V = XW_v); M is an additive
+ * mask, 0 where a query may look and a large negative number ({@link MASKED}) where it may
+ * not, so that exp(score + M) is 0 there. Multi-head attention runs h such attentions on
+ * d_k = d_model/h wide slices and mixes their outputs with W_o.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Tensor2D, Tensor3D, Variable, Variable1D, Variable2D } from "./tf_types.ts";
+import { assertRank } from "./tensor.ts";
+import { batchedMatMul, deriveSeeds, initLinear, linear, stableSoftmax } from "./kernels.ts";
+
+/**
+ * The additive mask value for a blocked position: −10⁹ stands in for −∞. Added to a
+ * score, it makes exp(score − max) underflow to exactly 0, and unlike −∞ it never turns a
+ * fully masked row into NaN (the row becomes uniform instead).
+ */
+export const MASKED: number = -1e9;
+
+function shapeText(x: Tensor | readonly number[]): string {
+  const shape = Array.isArray(x) ? x : (x as Tensor).shape;
+  return `[${shape.join(", ")}]`;
+}
+
+/**
+ * The causal (look-ahead) mask of a decoder, [T, T]: row i may attend to columns j ≤ i.
+ * M[i][j] = 0 for j ≤ i and {@link MASKED} for j > i, so position i never sees the
+ * tokens after it.
+ */
+export function causalMask(T: number): Tensor2D {
+  if (!Number.isInteger(T) || T <= 0) {
+    throw new Error(`causalMask: T must be a positive integer, got ${T}`);
+  }
+  const values = new Float32Array(T * T);
+  for (let i = 0; i < T; i++) {
+    for (let j = i + 1; j < T; j++) values[i * T + j] = MASKED;
+  }
+  return tf.tensor2d(values, [T, T]);
+}
+
+/**
+ * The padding mask of a batch of token ids [B, T] (int32): {@link MASKED} for every key
+ * position holding `padId`, 0 elsewhere, shaped [B, 1, 1, T] so that it broadcasts over
+ * heads and query positions of scores [B, h, T_q, T].
+ */
+export function paddingMask(ids: Tensor2D, padId: number): Tensor {
+  assertRank(ids, 2, "paddingMask: ids");
+  if (ids.dtype !== "int32") {
+    throw new Error(`paddingMask: ids must be int32, got ${ids.dtype}`);
+  }
+  const [B, T] = ids.shape;
+  return tf.tidy(() =>
+    tf.where(tf.equal(ids, padId), tf.fill([B, T], MASKED), tf.zeros([B, T])).reshape([B, 1, 1, T])
+  );
+}
+
+/**
+ * Combines additive masks by a broadcasting sum, M = max(M₁ + M₂ + …, {@link MASKED}):
+ * a position blocked by any mask stays blocked, and blocked twice is still exactly
+ * MASKED (the sum is clipped so it cannot grow towards −∞).
+ */
+export function combineMasks(...masks: Tensor[]): Tensor {
+  if (masks.length === 0) throw new Error("combineMasks: no masks given");
+  return tf.tidy(() => tf.maximum(masks.reduce((sum, m) => tf.add(sum, m)), MASKED));
+}
+
+/** The result of {@link scaledDotProductAttention}. */
+export interface AttentionResult {
+  /** Z = softmax(QKᵀ/√d_k + M)·V, shape [..., T_q, d_v]. */
+  output: Tensor;
+  /** The attention weights softmax(QKᵀ/√d_k + M), [..., T_q, T_k]; each row sums to 1. */
+  weights: Tensor;
+  /** The scores before softmax, QKᵀ/√d_k + M, [..., T_q, T_k]. */
+  scores: Tensor;
+}
+
+/** Throws unless `mask` broadcasts against scores of shape `target`, naming both. */
+function checkBroadcast(mask: Tensor, target: readonly number[], where: string): void {
+  const offset = target.length - mask.rank;
+  const ok = offset >= 0 &&
+    mask.shape.every((d, i) => d === 1 || d === target[offset + i]);
+  if (!ok) {
+    throw new Error(
+      `${where}: mask ${shapeText(mask)} does not broadcast against scores ${shapeText(target)}`,
+    );
+  }
+}
+
+/**
+ * Scaled dot-product attention, Z = softmax(QKᵀ/√d_k + M)·V, for any leading batch or
+ * head dimensions: q [..., T_q, d_k], k [..., T_k, d_k], v [..., T_k, d_v] → output
+ * [..., T_q, d_v]. The optional additive `mask` (see {@link causalMask},
+ * {@link paddingMask}) must broadcast against the scores [..., T_q, T_k].
+ *
+ * Numerically stable: the softmax subtracts each row's maximum, so scores of ±10⁴ give no
+ * NaN or Infinity. The products run as {@link batchedMatMul}.
+ *
+ * Throws when the shapes do not fit, naming both shapes.
+ */
+export function scaledDotProductAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  opts: { mask?: Tensor } = {},
+): AttentionResult {
+  const fn = "scaledDotProductAttention";
+  if (q.rank < 2 || k.rank !== q.rank || v.rank !== q.rank) {
+    throw new Error(
+      `${fn}: q ${shapeText(q)}, k ${shapeText(k)} and v ${
+        shapeText(v)
+      } must have the same rank ≥ 2`,
+    );
+  }
+  const lead = q.shape.slice(0, -2);
+  const [Tq, dk] = q.shape.slice(-2);
+  const [Tk, dkK] = k.shape.slice(-2);
+  const [TkV, dv] = v.shape.slice(-2);
+  if (k.shape.slice(0, -2).join() !== lead.join() || dkK !== dk) {
+    throw new Error(
+      `${fn}: q ${shapeText(q)} and k ${shapeText(k)} do not fit ` +
+        `(expected k [${[...lead, "T_k", dk].join(", ")}])`,
+    );
+  }
+  if (v.shape.slice(0, -2).join() !== lead.join() || TkV !== Tk) {
+    throw new Error(
+      `${fn}: k ${shapeText(k)} and v ${shapeText(v)} do not fit ` +
+        `(expected v [${[...lead, Tk, "d_v"].join(", ")}])`,
+    );
+  }
+  const scoreShape = [...lead, Tq, Tk];
+  if (opts.mask) checkBroadcast(opts.mask, scoreShape, fn);
+  const G = lead.reduce((a, b) => a * b, 1);
+  return tf.tidy(() => {
+    const qkT = batchedMatMul(
+      q.reshape([G, Tq, dk]) as Tensor3D,
+      k.reshape([G, Tk, dk]) as Tensor3D,
+      true,
+    );
+    const scaled = tf.mul(qkT, 1 / Math.sqrt(dk)).reshape(scoreShape);
+    const scores = opts.mask ? tf.add(scaled, opts.mask) : scaled;
+    const weights = stableSoftmax(scores);
+    const output = batchedMatMul(
+      weights.reshape([G, Tq, Tk]) as Tensor3D,
+      v.reshape([G, Tk, dv]) as Tensor3D,
+    ).reshape([...lead, Tq, dv]);
+    return { output, weights, scores };
+  });
+}
+
+function check01Pair(scores: Tensor2D, mask01: Tensor2D, fn: string): void {
+  assertRank(scores, 2, `${fn}: scores`);
+  if (mask01.shape.join() !== scores.shape.join()) {
+    throw new Error(
+      `${fn}: mask ${shapeText(mask01)} and scores ${shapeText(scores)} differ in shape`,
+    );
+  }
+}
+
+/**
+ * The article's multiplicative mask — **wrong, kept to show why**: softmax(S ⊙ M) with M
+ * a 0/1 matrix (1 = may look). Multiplying a score by 0 makes it 0, not −∞, and
+ * exp(0) = 1, so every "masked" position still receives weight — as much as a position
+ * whose score really is 0. A decoder trained this way peeks at future tokens. Compare
+ * {@link additiveMaskWeights}.
+ */
+export function multiplicativeMaskWeights(scores: Tensor2D, mask01: Tensor2D): Tensor2D {
+  check01Pair(scores, mask01, "multiplicativeMaskWeights");
+  return tf.tidy(() => stableSoftmax(tf.mul(scores, mask01))) as Tensor2D;
+}
+
+/**
+ * The additive mask that works, from the same 0/1 matrix M (1 = may look):
+ * softmax(S + (1 − M)·{@link MASKED}). Blocked positions get weight exp(−10⁹) = 0 and each
+ * row's weight is shared among the allowed positions only.
+ */
+export function additiveMaskWeights(scores: Tensor2D, mask01: Tensor2D): Tensor2D {
+  check01Pair(scores, mask01, "additiveMaskWeights");
+  return tf.tidy(() =>
+    stableSoftmax(tf.add(scores, tf.mul(tf.sub(1, mask01), MASKED)))
+  ) as Tensor2D;
+}
+
+/** The parameters of multi-head attention: the projections W_q, W_k, W_v, W_o and biases. */
+export interface MultiHeadParams {
+  /** The number of heads h; each works on d_k = d_model/h columns. */
+  heads: number;
+  /** Query projection W_q ∈ ℝ^{d_model×d_model} (all heads side by side). */
+  Wq: Variable2D;
+  /** Key projection W_k ∈ ℝ^{d_model×d_model}. */
+  Wk: Variable2D;
+  /** Value projection W_v ∈ ℝ^{d_model×d_model}. */
+  Wv: Variable2D;
+  /** Output projection W_o ∈ ℝ^{d_model×d_model}, mixing the concatenated heads. */
+  Wo: Variable2D;
+  /** Query bias, [d_model]. */
+  bq: Variable1D;
+  /** Key bias, [d_model]. */
+  bk: Variable1D;
+  /** Value bias, [d_model]. */
+  bv: Variable1D;
+  /** Output bias, [d_model]. */
+  bo: Variable1D;
+}
+
+/** Throws unless d_model is divisible by the number of heads, naming both. */
+function checkHeads(dModel: number, heads: number, fn: string): void {
+  if (!Number.isInteger(heads) || heads <= 0) {
+    throw new Error(`${fn}: heads must be a positive integer, got ${heads}`);
+  }
+  if (!Number.isInteger(dModel) || dModel <= 0) {
+    throw new Error(`${fn}: d_model must be a positive integer, got ${dModel}`);
+  }
+  if (dModel % heads !== 0) {
+    throw new Error(`${fn}: d_model ${dModel} is not divisible by heads ${heads}`);
+  }
+}
+
+/**
+ * Fresh multi-head attention parameters for width d_model and h heads: four
+ * d_model×d_model projections (Glorot-scaled normal, see {@link initLinear}) and zero
+ * biases, reproducible from `seed`. Throws when d_model is not divisible by h.
+ */
+export function initMultiHead(dModel: number, heads: number, seed: number): MultiHeadParams {
+  checkHeads(dModel, heads, "initMultiHead");
+  const [sq, sk, sv, so] = deriveSeeds(seed, 4);
+  const q = initLinear(dModel, dModel, sq), k = initLinear(dModel, dModel, sk);
+  const v = initLinear(dModel, dModel, sv), o = initLinear(dModel, dModel, so);
+  return {
+    heads,
+    Wq: q.W,
+    Wk: k.W,
+    Wv: v.W,
+    Wo: o.W,
+    bq: q.b,
+    bk: k.b,
+    bv: v.b,
+    bo: o.b,
+  };
+}
+
+/** Every trainable tensor of multi-head attention: W_q, W_k, W_v, W_o, b_q, b_k, b_v, b_o. */
+export function multiHeadParameters(p: MultiHeadParams): Variable[] {
+  return [p.Wq, p.Wk, p.Wv, p.Wo, p.bq, p.bk, p.bv, p.bo];
+}
+
+/** The result of {@link multiHeadAttention}. */
+export interface MultiHeadResult {
+  /** MultiHead(Q, K, V) = Concat(head₁, …, head_h)·W_o + b_o, shape [B, T_q, d_model]. */
+  output: Tensor;
+  /** Every head's attention weights, [B, h, T_q, T_k]. */
+  weights: Tensor;
+}
+
+/** [B, T, d_model] → [B, h, T, d_k]: each head's columns as its own sequence. */
+function splitHeads(x: Tensor, heads: number): Tensor {
+  const [B, T, d] = x.shape;
+  return tf.transpose(x.reshape([B, T, heads, d / heads]), [0, 2, 1, 3]);
+}
+
+/**
+ * Multi-head attention:
+ *
+ *   headᵢ = Attention(X_q W_qⁱ, X_kv W_kⁱ, X_kv W_vⁱ),  i = 1 … h, each d_k = d_model/h wide
+ *   MultiHead = Concat(head₁, …, head_h)·W_o
+ *
+ * (each projection also adds its bias). Self-attention when `xkv` is `xq`; cross-attention
+ * (Q from the decoder, K and V from the encoder's output) when `xkv` is the encoder memory.
+ * xq [B, T_q, d_model], xkv [B, T_k, d_model]; the optional additive `mask` must broadcast
+ * against the scores [B, h, T_q, T_k] ([T_q, T_k] causal, [B, 1, 1, T_k] padding).
+ *
+ * Throws when the inputs' widths are not the parameters' d_model or the batches differ,
+ * naming both values.
+ */
+export function multiHeadAttention(
+  p: MultiHeadParams,
+  xq: Tensor,
+  xkv: Tensor,
+  opts: { mask?: Tensor } = {},
+): MultiHeadResult {
+  const fn = "multiHeadAttention";
+  const dModel = p.Wq.shape[0];
+  checkHeads(dModel, p.heads, fn);
+  assertRank(xq, 3, `${fn}: queries xq`);
+  assertRank(xkv, 3, `${fn}: keys/values xkv`);
+  for (const [name, x] of [["xq", xq], ["xkv", xkv]] as const) {
+    if (x.shape[2] !== dModel) {
+      throw new Error(
+        `${fn}: ${name} ${shapeText(x)} has width ${x.shape[2]}, d_model is ${dModel}`,
+      );
+    }
+  }
+  if (xq.shape[0] !== xkv.shape[0]) {
+    throw new Error(
+      `${fn}: xq ${shapeText(xq)} and xkv ${shapeText(xkv)} have different batch sizes`,
+    );
+  }
+  const [B, Tq] = xq.shape;
+  return tf.tidy(() => {
+    const Q = splitHeads(linear(xq, p.Wq, p.bq), p.heads);
+    const K = splitHeads(linear(xkv, p.Wk, p.bk), p.heads);
+    const V = splitHeads(linear(xkv, p.Wv, p.bv), p.heads);
+    const { output, weights } = scaledDotProductAttention(Q, K, V, opts);
+    const concat = tf.transpose(output, [0, 2, 1, 3]).reshape([B, Tq, dModel]);
+    return { output: linear(concat, p.Wo, p.bo), weights };
+  });
+}

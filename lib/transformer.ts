@@ -1,0 +1,722 @@
+/**
+ * The Transformer of "Attention Is All You Need": layer norm, the position-wise
+ * feed-forward network, encoder and decoder blocks with residual connections, and the
+ * encoder–decoder model with its teacher-forced loss and greedy decoding.
+ *
+ *   encoder block (post-LN): x ← LN(x + MultiHead(x, x, x));  x ← LN(x + FFN(x))
+ *   decoder block (post-LN): x ← LN(x + MaskedMultiHead(x, x, x))
+ *                            x ← LN(x + MultiHead(x, memory, memory));  x ← LN(x + FFN(x))
+ *
+ * Every forward pass returns a trace of its intermediate tensors (and attention weights)
+ * so that a chapter can print shapes and draw heatmaps. Parameters are plain records of
+ * `tf.Variable`s; the forward passes are functions of them.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor, Tensor2D, Variable, Variable1D, Variable2D } from "./tf_types.ts";
+import { assertRank } from "./tensor.ts";
+import {
+  embedTokens,
+  initEmbedding,
+  learnedPositions,
+  sinusoidalPositionalEncoding,
+} from "./embedding.ts";
+import {
+  causalMask,
+  combineMasks,
+  initMultiHead,
+  multiHeadAttention,
+  multiHeadParameters,
+  type MultiHeadParams,
+  paddingMask,
+} from "./attention.ts";
+import {
+  deriveSeeds,
+  gelu,
+  initLinear,
+  layerNormCore,
+  linear,
+  type LinearParams,
+  matMul2d,
+} from "./kernels.ts";
+
+// ---------------------------------------------------------------------------------------
+// Layer norm and the feed-forward network
+// ---------------------------------------------------------------------------------------
+
+/** The learned scale γ and shift β of a layer norm, each [d]. */
+export interface LayerNormParams {
+  /** Scale γ, initialised to 1. */
+  gamma: Variable1D;
+  /** Shift β, initialised to 0. */
+  beta: Variable1D;
+}
+
+/** A fresh layer norm for width d: γ = 1, β = 0 (so it starts as pure normalisation). */
+export function initLayerNorm(d: number): LayerNormParams {
+  if (!Number.isInteger(d) || d <= 0) {
+    throw new Error(`initLayerNorm: d must be a positive integer, got ${d}`);
+  }
+  return {
+    gamma: tf.variable(tf.ones([d])) as Variable1D,
+    beta: tf.variable(tf.zeros([d])) as Variable1D,
+  };
+}
+
+/**
+ * Layer normalisation of each position's vector (the last axis):
+ * LN(x) = γ ⊙ (x − μ)/√(σ² + ε) + β, with μ and σ² the mean and variance of that vector.
+ */
+export function layerNorm(p: LayerNormParams, x: Tensor, eps = 1e-5): Tensor {
+  return layerNormCore(x, p.gamma, p.beta, eps);
+}
+
+/** The position-wise feed-forward network's parameters: W₁ [d, d_ff], b₁, W₂ [d_ff, d], b₂. */
+export interface FeedForwardParams {
+  /** Expansion W₁ ∈ ℝ^{d_model×d_ff}. */
+  W1: Variable2D;
+  /** Expansion bias b₁ ∈ ℝ^{d_ff}. */
+  b1: Variable1D;
+  /** Projection back W₂ ∈ ℝ^{d_ff×d_model}. */
+  W2: Variable2D;
+  /** Projection bias b₂ ∈ ℝ^{d_model}. */
+  b2: Variable1D;
+}
+
+/** The FFN's nonlinearity: ReLU as in the original Transformer, GELU as in GPT. */
+export type Activation = "relu" | "gelu";
+
+/**
+ * A fresh feed-forward network d_model → d_ff → d_model (d_ff = 4·d_model unless given;
+ * pass `undefined` for the default), Glorot-scaled weights and zero biases, reproducible
+ * from `seed`.
+ */
+export function initFeedForward(
+  dModel: number,
+  dFF: number = 4 * dModel,
+  seed: number,
+): FeedForwardParams {
+  const [s1, s2] = deriveSeeds(seed, 2);
+  const up = initLinear(dModel, dFF, s1), down = initLinear(dFF, dModel, s2);
+  return { W1: up.W, b1: up.b, W2: down.W, b2: down.b };
+}
+
+/**
+ * The position-wise feed-forward network, applied to every position alone:
+ * FFN(x) = act(xW₁ + b₁)W₂ + b₂, with act = ReLU (max(0, ·), the original) or GELU.
+ * x [..., d_model] → [..., d_model].
+ */
+export function feedForward(
+  p: FeedForwardParams,
+  x: Tensor,
+  activation: Activation = "relu",
+): Tensor {
+  return tf.tidy(() => {
+    const hidden = linear(x, p.W1, p.b1);
+    const act = activation === "gelu" ? gelu(hidden) : tf.relu(hidden);
+    return linear(act, p.W2, p.b2);
+  });
+}
+
+/** Every trainable tensor of a feed-forward network. */
+export function feedForwardParameters(p: FeedForwardParams): Variable[] {
+  return [p.W1, p.b1, p.W2, p.b2];
+}
+
+// ---------------------------------------------------------------------------------------
+// Residual connections and the blocks
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Where the layer norm goes around each sublayer:
+ * - `"post"`: x ← LN(x + Sublayer(x)), as in Vaswani et al. and GPT-1;
+ * - `"pre"`: x ← x + Sublayer(LN(x)), as in GPT-2 (and a final LN after the stack).
+ */
+export type NormPlacement = "post" | "pre";
+
+/** Options shared by the encoder and decoder blocks. */
+export interface BlockOptions {
+  /** Layer norm placement (default `"post"`, the original). */
+  norm?: NormPlacement;
+  /** The FFN's nonlinearity (default `"relu"`, the original). */
+  activation?: Activation;
+}
+
+/**
+ * One residual sublayer with its layer norm, in either placement. Returns the sublayer's
+ * own output and the residual stream after it.
+ */
+function residual(
+  x: Tensor,
+  norm: LayerNormParams,
+  placement: NormPlacement,
+  sublayer: (h: Tensor) => Tensor,
+): { sub: Tensor; out: Tensor } {
+  if (placement === "pre") {
+    const sub = sublayer(layerNorm(norm, x));
+    return { sub, out: tf.add(x, sub) };
+  }
+  const sub = sublayer(x);
+  return { sub, out: layerNorm(norm, tf.add(x, sub)) };
+}
+
+/** The parameters of one encoder block. */
+export interface EncoderBlockParams {
+  /** Multi-head self-attention. */
+  selfAttention: MultiHeadParams;
+  /** The layer norm around the attention sublayer. */
+  norm1: LayerNormParams;
+  /** The position-wise feed-forward network. */
+  ffn: FeedForwardParams;
+  /** The layer norm around the FFN sublayer. */
+  norm2: LayerNormParams;
+}
+
+/** What one encoder block computed, every tensor [B, T, d_model] except the weights. */
+export interface EncoderBlockTrace {
+  /** The block's input x. */
+  input: Tensor;
+  /** MultiHead(x, x, x) (of LN(x) in pre-LN). */
+  attentionOutput: Tensor;
+  /** After Add & Norm: LN(x + attention) (post-LN) or x + attention (pre-LN). */
+  afterAttention: Tensor;
+  /** FFN of the above (of its LN in pre-LN). */
+  ffnOutput: Tensor;
+  /** The block's output, after the second Add & Norm. */
+  output: Tensor;
+  /** Self-attention weights [B, h, T, T]. */
+  weights: Tensor;
+}
+
+/** A fresh encoder block: self-attention (h heads), two layer norms, an FFN of width d_ff. */
+export function initEncoderBlock(
+  dModel: number,
+  heads: number,
+  dFF: number,
+  seed: number,
+): EncoderBlockParams {
+  const [sa, sf] = deriveSeeds(seed, 2);
+  return {
+    selfAttention: initMultiHead(dModel, heads, sa),
+    norm1: initLayerNorm(dModel),
+    ffn: initFeedForward(dModel, dFF, sf),
+    norm2: initLayerNorm(dModel),
+  };
+}
+
+/**
+ * One encoder block on x [B, T, d_model] (post-LN shown; see {@link NormPlacement}):
+ *
+ *   a = MultiHead(x, x, x; mask),  x₁ = LN(x + a),  f = FFN(x₁),  output = LN(x₁ + f)
+ *
+ * The optional `mask` (usually a padding mask [B, 1, 1, T]) keeps attention off padding.
+ */
+export function encoderBlock(
+  p: EncoderBlockParams,
+  x: Tensor,
+  opts: BlockOptions & { mask?: Tensor } = {},
+): { output: Tensor; trace: EncoderBlockTrace } {
+  const { norm = "post", activation = "relu", mask } = opts;
+  return tf.tidy(() => {
+    let weights: Tensor | undefined;
+    const attention = residual(x, p.norm1, norm, (h) => {
+      const r = multiHeadAttention(p.selfAttention, h, h, { mask });
+      weights = r.weights;
+      return r.output;
+    });
+    const ffn = residual(attention.out, p.norm2, norm, (h) => feedForward(p.ffn, h, activation));
+    return {
+      output: ffn.out,
+      trace: {
+        input: x,
+        attentionOutput: attention.sub,
+        afterAttention: attention.out,
+        ffnOutput: ffn.sub,
+        output: ffn.out,
+        weights: weights!,
+      },
+    };
+  });
+}
+
+/** Every trainable tensor of an encoder block. */
+export function encoderBlockParameters(p: EncoderBlockParams): Variable[] {
+  return [
+    ...multiHeadParameters(p.selfAttention),
+    p.norm1.gamma,
+    p.norm1.beta,
+    ...feedForwardParameters(p.ffn),
+    p.norm2.gamma,
+    p.norm2.beta,
+  ];
+}
+
+/** The parameters of one decoder block. */
+export interface DecoderBlockParams {
+  /** Masked multi-head self-attention over the target so far. */
+  selfAttention: MultiHeadParams;
+  /** The layer norm around self-attention. */
+  norm1: LayerNormParams;
+  /** Cross-attention: Q from the decoder, K and V from the encoder's output. */
+  crossAttention: MultiHeadParams;
+  /** The layer norm around cross-attention. */
+  norm2: LayerNormParams;
+  /** The position-wise feed-forward network. */
+  ffn: FeedForwardParams;
+  /** The layer norm around the FFN. */
+  norm3: LayerNormParams;
+}
+
+/** What one decoder block computed ([B, T, d_model] unless stated). */
+export interface DecoderBlockTrace {
+  /** The block's input x. */
+  input: Tensor;
+  /** Masked self-attention's output. */
+  selfAttentionOutput: Tensor;
+  /** The residual stream after self-attention's Add & Norm. */
+  afterSelfAttention: Tensor;
+  /** Cross-attention's output. */
+  crossAttentionOutput: Tensor;
+  /** The residual stream after cross-attention's Add & Norm. */
+  afterCrossAttention: Tensor;
+  /** The FFN's output. */
+  ffnOutput: Tensor;
+  /** The block's output. */
+  output: Tensor;
+  /** Masked self-attention weights [B, h, T, T]. */
+  selfWeights: Tensor;
+  /** Cross-attention weights [B, h, T, S]: each target position over the source. */
+  crossWeights: Tensor;
+}
+
+/** A fresh decoder block: self-attention, cross-attention, FFN, three layer norms. */
+export function initDecoderBlock(
+  dModel: number,
+  heads: number,
+  dFF: number,
+  seed: number,
+): DecoderBlockParams {
+  const [ss, sc, sf] = deriveSeeds(seed, 3);
+  return {
+    selfAttention: initMultiHead(dModel, heads, ss),
+    norm1: initLayerNorm(dModel),
+    crossAttention: initMultiHead(dModel, heads, sc),
+    norm2: initLayerNorm(dModel),
+    ffn: initFeedForward(dModel, dFF, sf),
+    norm3: initLayerNorm(dModel),
+  };
+}
+
+/**
+ * One decoder block on the target so far x [B, T, d_model] and the encoder's output
+ * `memory` [B, S, d_model] (post-LN shown):
+ *
+ *   s = MultiHead(x, x, x; selfMask),  x₁ = LN(x + s)         (masked self-attention)
+ *   c = MultiHead(x₁, memory, memory; memoryMask),  x₂ = LN(x₁ + c)   (cross-attention)
+ *   f = FFN(x₂),  output = LN(x₂ + f)
+ *
+ * `selfMask` is normally the causal mask (with target padding); `memoryMask` the source
+ * padding mask.
+ */
+export function decoderBlock(
+  p: DecoderBlockParams,
+  x: Tensor,
+  memory: Tensor,
+  opts: BlockOptions & { selfMask?: Tensor; memoryMask?: Tensor } = {},
+): { output: Tensor; trace: DecoderBlockTrace } {
+  const { norm = "post", activation = "relu", selfMask, memoryMask } = opts;
+  return tf.tidy(() => {
+    let selfWeights: Tensor | undefined, crossWeights: Tensor | undefined;
+    const self = residual(x, p.norm1, norm, (h) => {
+      const r = multiHeadAttention(p.selfAttention, h, h, { mask: selfMask });
+      selfWeights = r.weights;
+      return r.output;
+    });
+    const cross = residual(self.out, p.norm2, norm, (h) => {
+      const r = multiHeadAttention(p.crossAttention, h, memory, { mask: memoryMask });
+      crossWeights = r.weights;
+      return r.output;
+    });
+    const ffn = residual(cross.out, p.norm3, norm, (h) => feedForward(p.ffn, h, activation));
+    return {
+      output: ffn.out,
+      trace: {
+        input: x,
+        selfAttentionOutput: self.sub,
+        afterSelfAttention: self.out,
+        crossAttentionOutput: cross.sub,
+        afterCrossAttention: cross.out,
+        ffnOutput: ffn.sub,
+        output: ffn.out,
+        selfWeights: selfWeights!,
+        crossWeights: crossWeights!,
+      },
+    };
+  });
+}
+
+/** Every trainable tensor of a decoder block. */
+export function decoderBlockParameters(p: DecoderBlockParams): Variable[] {
+  return [
+    ...multiHeadParameters(p.selfAttention),
+    p.norm1.gamma,
+    p.norm1.beta,
+    ...multiHeadParameters(p.crossAttention),
+    p.norm2.gamma,
+    p.norm2.beta,
+    ...feedForwardParameters(p.ffn),
+    p.norm3.gamma,
+    p.norm3.beta,
+  ];
+}
+
+// ---------------------------------------------------------------------------------------
+// The encoder–decoder model
+// ---------------------------------------------------------------------------------------
+
+/** The size and shape of an encoder–decoder Transformer. */
+export interface Seq2SeqConfig {
+  /** Source vocabulary size. */
+  srcVocabSize: number;
+  /** Target vocabulary size. */
+  tgtVocabSize: number;
+  /** One embedding matrix for source and target (the sizes must then be equal). */
+  sharedVocab: boolean;
+  /** Model width d_model. */
+  dModel: number;
+  /** Attention heads h (d_model must be divisible by h). */
+  heads: number;
+  /** FFN inner width d_ff (4·d_model in the paper). */
+  dFF: number;
+  /** Number of encoder blocks N. */
+  encoderLayers: number;
+  /** Number of decoder blocks N. */
+  decoderLayers: number;
+  /** The longest source or target sequence the model accepts. */
+  maxLen: number;
+  /** Layer norm placement. */
+  norm: NormPlacement;
+  /** The FFN's nonlinearity. */
+  activation: Activation;
+  /** Fixed sinusoidal positions (Vaswani) or a learned table Wₚ (GPT). */
+  positions: "sinusoidal" | "learned";
+  /** Use the target embedding as the output layer, logits = h·Wₑᵀ (default false). */
+  tieOutput?: boolean;
+}
+
+/** The parameters of the encoder–decoder model. */
+export interface Seq2SeqParams {
+  /** Source token embedding Wₑ [V_src, d_model]. */
+  srcEmbedding: Variable2D;
+  /** Target token embedding [V_tgt, d_model]; the same Variable as the source's when shared. */
+  tgtEmbedding: Variable2D;
+  /** The learned position table Wₚ [maxLen, d_model] (absent for sinusoidal positions). */
+  positions?: Variable2D;
+  /** The encoder blocks. */
+  encoder: EncoderBlockParams[];
+  /** The decoder blocks. */
+  decoder: DecoderBlockParams[];
+  /** Final layer norm after the encoder stack (pre-LN only). */
+  encoderNorm?: LayerNormParams;
+  /** Final layer norm after the decoder stack (pre-LN only). */
+  decoderNorm?: LayerNormParams;
+  /** The output layer to target-vocabulary logits (absent when tied to the embedding). */
+  output?: LinearParams;
+}
+
+function checkConfig(cfg: Seq2SeqConfig): void {
+  const counts = [
+    "srcVocabSize",
+    "tgtVocabSize",
+    "dModel",
+    "heads",
+    "dFF",
+    "encoderLayers",
+    "decoderLayers",
+    "maxLen",
+  ] as const;
+  for (const name of counts) {
+    const v = cfg[name];
+    if (!Number.isInteger(v) || v <= 0) {
+      throw new Error(`Seq2SeqConfig: ${name} must be a positive integer, got ${v}`);
+    }
+  }
+  if (cfg.dModel % cfg.heads !== 0) {
+    throw new Error(
+      `Seq2SeqConfig: d_model ${cfg.dModel} is not divisible by heads ${cfg.heads}`,
+    );
+  }
+  if (cfg.sharedVocab && cfg.srcVocabSize !== cfg.tgtVocabSize) {
+    throw new Error(
+      `Seq2SeqConfig: a shared vocabulary needs equal sizes, got srcVocabSize ${cfg.srcVocabSize} and tgtVocabSize ${cfg.tgtVocabSize}`,
+    );
+  }
+}
+
+/**
+ * A fresh encoder–decoder Transformer, reproducible from `seed`. Token embeddings are drawn
+ * from N(0, 1/d_model) and multiplied by √d_model in the forward pass (as in the paper), so
+ * token vectors start with unit-size entries, like the sinusoidal positions.
+ */
+export function initSeq2Seq(cfg: Seq2SeqConfig, seed: number): Seq2SeqParams {
+  checkConfig(cfg);
+  const { dModel: d, heads, dFF } = cfg;
+  const s = deriveSeeds(seed, 4 + cfg.encoderLayers + cfg.decoderLayers);
+  const std = 1 / Math.sqrt(d);
+  const srcEmbedding = initEmbedding(cfg.srcVocabSize, d, s[0], std);
+  const tgtEmbedding = cfg.sharedVocab
+    ? srcEmbedding
+    : initEmbedding(cfg.tgtVocabSize, d, s[1], std);
+  const pre = cfg.norm === "pre";
+  return {
+    srcEmbedding,
+    tgtEmbedding,
+    positions: cfg.positions === "learned" ? initEmbedding(cfg.maxLen, d, s[2], 1) : undefined,
+    encoder: Array.from(
+      { length: cfg.encoderLayers },
+      (_, i) => initEncoderBlock(d, heads, dFF, s[4 + i]),
+    ),
+    decoder: Array.from(
+      { length: cfg.decoderLayers },
+      (_, i) => initDecoderBlock(d, heads, dFF, s[4 + cfg.encoderLayers + i]),
+    ),
+    encoderNorm: pre ? initLayerNorm(d) : undefined,
+    decoderNorm: pre ? initLayerNorm(d) : undefined,
+    output: cfg.tieOutput ? undefined : initLinear(d, cfg.tgtVocabSize, s[3]),
+  };
+}
+
+/** Every trainable tensor of the model, each once (a shared embedding appears once). */
+export function seq2seqParameters(p: Seq2SeqParams): Variable[] {
+  const all: (Variable | undefined)[] = [
+    p.srcEmbedding,
+    p.tgtEmbedding,
+    p.positions,
+    ...p.encoder.flatMap(encoderBlockParameters),
+    ...p.decoder.flatMap(decoderBlockParameters),
+    p.encoderNorm?.gamma,
+    p.encoderNorm?.beta,
+    p.decoderNorm?.gamma,
+    p.decoderNorm?.beta,
+    p.output?.W,
+    p.output?.b,
+  ];
+  return [...new Set(all.filter((v): v is Variable => v !== undefined))];
+}
+
+/** The number of trainable numbers in `vars` (a Variable listed twice counts once). */
+export function countParameters(vars: Variable[]): number {
+  return [...new Set(vars)].reduce((n, v) => n + v.size, 0);
+}
+
+/**
+ * `tf.tidy` for results holding traces: tfjs keeps every tensor nested in the returned
+ * record, but its types only accept records with index signatures.
+ */
+function tidyRecord<T>(fn: () => T): T {
+  return tf.tidy(fn as () => tf.TensorContainer) as T;
+}
+
+function checkIds(ids: Tensor2D, cfg: Seq2SeqConfig, name: string): void {
+  assertRank(ids, 2, name);
+  if (ids.dtype !== "int32") throw new Error(`${name}: expected int32 ids, got ${ids.dtype}`);
+  if (ids.shape[1] > cfg.maxLen) {
+    throw new Error(`${name}: length ${ids.shape[1]} exceeds the model's maxLen ${cfg.maxLen}`);
+  }
+}
+
+/** h₀ = √d_model · UWₑ + P for ids [B, T]: token embeddings plus positions. */
+function embedSequence(p: Seq2SeqParams, cfg: Seq2SeqConfig, We: Tensor2D, ids: Tensor): Tensor {
+  const T = ids.shape[1]!;
+  return tf.tidy(() => {
+    const pos = p.positions
+      ? learnedPositions(p.positions, T)
+      : sinusoidalPositionalEncoding(T, cfg.dModel);
+    return tf.add(tf.mul(embedTokens(We, ids), Math.sqrt(cfg.dModel)), pos);
+  });
+}
+
+/**
+ * The encoder: memory = Encoderᴺ(√d·UWₑ + P) for source ids [B, S] (int32), with padding
+ * (`padId`) masked out of every self-attention. Returns the memory [B, S, d_model] and each
+ * block's trace.
+ */
+export function seq2seqEncode(
+  p: Seq2SeqParams,
+  cfg: Seq2SeqConfig,
+  src: Tensor2D,
+  opts: { padId: number },
+): { memory: Tensor; trace: EncoderBlockTrace[] } {
+  checkIds(src, cfg, "seq2seqEncode: src");
+  return tidyRecord(() => {
+    const mask = paddingMask(src, opts.padId);
+    const trace: EncoderBlockTrace[] = [];
+    let x = embedSequence(p, cfg, p.srcEmbedding, src);
+    for (const block of p.encoder) {
+      const r = encoderBlock(block, x, { norm: cfg.norm, activation: cfg.activation, mask });
+      trace.push(r.trace);
+      x = r.output;
+    }
+    const memory = p.encoderNorm ? layerNorm(p.encoderNorm, x) : x;
+    return { memory, trace };
+  });
+}
+
+/**
+ * The decoder and output layer: logits [B, T, V_tgt] for the target so far `tgtIn` [B, T]
+ * given the encoder's `memory` for source ids `src` [B, S]. Self-attention is causal (and
+ * skips target padding); cross-attention skips source padding. logits = h_N·W_out + b (or
+ * h_N·Wₑᵀ when tied).
+ */
+export function seq2seqDecode(
+  p: Seq2SeqParams,
+  cfg: Seq2SeqConfig,
+  memory: Tensor,
+  src: Tensor2D,
+  tgtIn: Tensor2D,
+  opts: { padId: number },
+): { logits: Tensor; trace: DecoderBlockTrace[] } {
+  checkIds(tgtIn, cfg, "seq2seqDecode: tgtIn");
+  if (tgtIn.shape[0] !== src.shape[0]) {
+    throw new Error(
+      `seq2seqDecode: tgtIn [${tgtIn.shape.join(", ")}] and src [${
+        src.shape.join(", ")
+      }] have different batch sizes`,
+    );
+  }
+  const [B, T] = tgtIn.shape;
+  return tidyRecord(() => {
+    const selfMask = combineMasks(causalMask(T), paddingMask(tgtIn, opts.padId));
+    const memoryMask = paddingMask(src, opts.padId);
+    const trace: DecoderBlockTrace[] = [];
+    let x = embedSequence(p, cfg, p.tgtEmbedding, tgtIn);
+    for (const block of p.decoder) {
+      const r = decoderBlock(block, x, memory, {
+        norm: cfg.norm,
+        activation: cfg.activation,
+        selfMask,
+        memoryMask,
+      });
+      trace.push(r.trace);
+      x = r.output;
+    }
+    const h = p.decoderNorm ? layerNorm(p.decoderNorm, x) : x;
+    const logits = p.output
+      ? linear(h, p.output.W, p.output.b)
+      : matMul2d(h.reshape([B * T, cfg.dModel]) as Tensor2D, p.tgtEmbedding, true)
+        .reshape([B, T, cfg.tgtVocabSize]);
+    return { logits, trace };
+  });
+}
+
+/**
+ * The whole model with teacher forcing: source ids `src` [B, S] and the shifted target
+ * `tgtIn` [B, T] (starting with ⟨s⟩) → next-token logits [B, T, V_tgt], with every block's
+ * trace. Padding (`padId`) is masked on source and target keys; the decoder is causal.
+ */
+export function seq2seqForward(
+  p: Seq2SeqParams,
+  cfg: Seq2SeqConfig,
+  src: Tensor2D,
+  tgtIn: Tensor2D,
+  opts: { padId: number },
+): { logits: Tensor; trace: { encoder: EncoderBlockTrace[]; decoder: DecoderBlockTrace[] } } {
+  return tidyRecord(() => {
+    const enc = seq2seqEncode(p, cfg, src, opts);
+    const dec = seq2seqDecode(p, cfg, enc.memory, src, tgtIn, opts);
+    return { logits: dec.logits, trace: { encoder: enc.trace, decoder: dec.trace } };
+  });
+}
+
+/**
+ * The teacher-forced training loss: mean cross-entropy of the targets `tgtOut` [B, T]
+ * (tgtIn shifted left by one) under the model's predictions, over non-padding targets only:
+ *
+ *   L = −(1/N) Σ_{t: tgtOut_t ≠ pad} log P(tgtOut_t ∣ src, tgtIn_{≤t})
+ */
+export function seq2seqLoss(
+  p: Seq2SeqParams,
+  cfg: Seq2SeqConfig,
+  src: Tensor2D,
+  tgtIn: Tensor2D,
+  tgtOut: Tensor2D,
+  padId: number,
+): Scalar {
+  if (tgtOut.shape.join() !== tgtIn.shape.join()) {
+    throw new Error(
+      `seq2seqLoss: tgtOut [${tgtOut.shape.join(", ")}] and tgtIn [${
+        tgtIn.shape.join(", ")
+      }] differ in shape`,
+    );
+  }
+  return tf.tidy(() => {
+    const { logits } = seq2seqForward(p, cfg, src, tgtIn, { padId });
+    const logProbs = tf.logSoftmax(logits);
+    // a one-hot product picks log P(target): gather has no gradient on wasm
+    const picked = tf.sum(tf.mul(logProbs, tf.oneHot(tgtOut, cfg.tgtVocabSize)), -1);
+    const real = tf.notEqual(tgtOut, padId).toFloat();
+    return tf.div(tf.neg(tf.sum(tf.mul(picked, real))), tf.maximum(tf.sum(real), 1));
+  }) as Scalar;
+}
+
+/** One step of {@link greedyDecode}. */
+export interface DecodeStep {
+  /** The decoder's input at this step: ⟨s⟩ and the tokens chosen so far. */
+  inputIds: number[];
+  /** The most probable next tokens, most probable first. */
+  candidates: { id: number; prob: number }[];
+  /** The token chosen (the most probable). */
+  chosen: number;
+  /** Cross-attention of the newest position in the last decoder block, [heads][srcLen]. */
+  crossAttention: number[][];
+}
+
+/**
+ * Greedy decoding: encode `srcIds` once, then start the target with ⟨s⟩ (`bosId`) and
+ * repeatedly append the most probable next token, y_t = argmax P(y ∣ src, y_{<t}), until
+ * `eosId` is chosen or `maxLen` tokens were produced. Returns the produced ids (without
+ * ⟨s⟩ and the final ⟨/s⟩) and a trace of every step: the input so far, the `topK`
+ * (default 5) candidates with probabilities, the choice and the cross-attention row.
+ */
+export function greedyDecode(
+  p: Seq2SeqParams,
+  cfg: Seq2SeqConfig,
+  srcIds: number[],
+  opts: { bosId: number; eosId: number; padId: number; maxLen: number; topK?: number },
+): { ids: number[]; steps: DecodeStep[] } {
+  if (srcIds.length === 0) throw new Error("greedyDecode: empty source");
+  if (!Number.isInteger(opts.maxLen) || opts.maxLen <= 0 || opts.maxLen > cfg.maxLen) {
+    throw new Error(
+      `greedyDecode: maxLen must be an integer in [1, ${cfg.maxLen}] (the model's maxLen), got ${opts.maxLen}`,
+    );
+  }
+  const topK = Math.min(opts.topK ?? 5, cfg.tgtVocabSize);
+  const src = tf.tensor2d([srcIds], [1, srcIds.length], "int32");
+  const memory = tf.tidy(() => seq2seqEncode(p, cfg, src, opts).memory);
+  const input = [opts.bosId];
+  const steps: DecodeStep[] = [];
+  for (let t = 0; t < opts.maxLen; t++) {
+    const T = input.length;
+    const [probs, cross] = tf.tidy(() => {
+      const tgt = tf.tensor2d([input], [1, T], "int32");
+      const { logits, trace } = seq2seqDecode(p, cfg, memory, src, tgt, opts);
+      const last = tf.softmax(tf.slice(logits, [0, T - 1, 0], [1, 1, -1]).reshape([-1]));
+      const weights = trace[trace.length - 1].crossWeights;
+      const row = tf.slice(weights, [0, 0, T - 1, 0], [1, -1, 1, -1]);
+      return [last, row.reshape([cfg.heads, srcIds.length])];
+    });
+    const pv = Array.from(probs.dataSync());
+    const crossAttention = cross.arraySync() as number[][];
+    tf.dispose([probs, cross]);
+    const candidates = pv.map((prob, id) => ({ id, prob }))
+      .sort((a, b) => b.prob - a.prob)
+      .slice(0, topK);
+    const chosen = candidates[0].id;
+    steps.push({ inputIds: input.slice(), candidates, chosen, crossAttention });
+    if (chosen === opts.eosId) break;
+    input.push(chosen);
+  }
+  tf.dispose([src, memory]);
+  return { ids: input.slice(1), steps };
+}

@@ -22,3 +22,4 @@ export * from "./lib/kernels.ts";
 export * from "./lib/attention.ts";
 export * from "./lib/transformer.ts";
 export * from "./lib/train.ts";
+export * from "./lib/translation.ts";

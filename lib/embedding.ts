@@ -40,7 +40,10 @@ export function initEmbedding(
 ): Variable2D {
   checkCount(rows, "rows", "initEmbedding");
   checkCount(dModel, "dModel", "initEmbedding");
-  return tf.variable(tf.randomNormal([rows, dModel], 0, stddev, "float32", seed)) as Variable2D;
+  // tidy frees the random starting tensor; the variable keeps its own copy
+  return tf.tidy(() =>
+    tf.variable(tf.randomNormal([rows, dModel], 0, stddev, "float32", seed))
+  ) as Variable2D;
 }
 
 /**

@@ -277,10 +277,11 @@ export function initLinear(inDim: number, outDim: number, seed: number): LinearP
     }
   }
   const std = Math.sqrt(2 / (inDim + outDim));
-  return {
+  // tidy frees the starting tensors; the variables keep their own copies
+  return tf.tidy(() => ({
     W: tf.variable(tf.randomNormal([inDim, outDim], 0, std, "float32", seed)) as Variable2D,
     b: tf.variable(tf.zeros([outDim])) as Variable1D,
-  };
+  }));
 }
 
 /**

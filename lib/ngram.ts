@@ -99,15 +99,17 @@ export function initNeuralNgram(c: NeuralNgramConfig): NeuralNgramParams {
       throw new Error(`initNeuralNgram: ${key} must be a positive integer, got ${c[key]}`);
     }
   }
+  // each tidy frees the starting tensor; the variable keeps its own copy
   const normal = (shape: number[], std: number, seed: number) =>
-    tf.variable(tf.randomNormal(shape, 0, std, "float32", seed));
+    tf.tidy(() => tf.variable(tf.randomNormal(shape, 0, std, "float32", seed)));
+  const zeros = (n: number) => tf.tidy(() => tf.variable(tf.zeros([n])));
   return {
     context: c.context,
     E: normal([c.vocabSize, c.dEmbed], 1, c.seed),
     W1: normal([c.context * c.dEmbed, c.hidden], 1 / Math.sqrt(c.context * c.dEmbed), c.seed + 1),
-    b1: tf.variable(tf.zeros([c.hidden])),
+    b1: zeros(c.hidden),
     W2: normal([c.hidden, c.vocabSize], 1 / Math.sqrt(c.hidden), c.seed + 2),
-    b2: tf.variable(tf.zeros([c.vocabSize])),
+    b2: zeros(c.vocabSize),
   };
 }
 

@@ -58,10 +58,11 @@ export function initLayerNorm(d: number): LayerNormParams {
   if (!Number.isInteger(d) || d <= 0) {
     throw new Error(`initLayerNorm: d must be a positive integer, got ${d}`);
   }
-  return {
+  // tidy frees the starting tensors; the variables keep their own copies
+  return tf.tidy(() => ({
     gamma: tf.variable(tf.ones([d])) as Variable1D,
     beta: tf.variable(tf.zeros([d])) as Variable1D,
-  };
+  }));
 }
 
 /**

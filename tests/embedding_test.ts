@@ -156,3 +156,11 @@ Deno.test("initEmbedding is reproducible from its seed and does not leak", async
   );
   tf.dispose([ids, We, pe]);
 });
+
+Deno.test("initEmbedding leaves exactly one live tensor, the variable", () => {
+  const before = tf.memory().numTensors;
+  const We = initEmbedding(6, 4, 3);
+  assertEquals(tf.memory().numTensors, before + 1);
+  We.dispose();
+  assertEquals(tf.memory().numTensors, before);
+});

@@ -23,3 +23,4 @@ export * from "./lib/attention.ts";
 export * from "./lib/transformer.ts";
 export * from "./lib/train.ts";
 export * from "./lib/translation.ts";
+export * from "./lib/coreference.ts";

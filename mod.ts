@@ -24,3 +24,6 @@ export * from "./lib/transformer.ts";
 export * from "./lib/train.ts";
 export * from "./lib/translation.ts";
 export * from "./lib/coreference.ts";
+export * from "./lib/gpt.ts";
+export * from "./lib/checkpoint.ts";
+export * from "./lib/objectives.ts";

@@ -1,7 +1,9 @@
 /**
- * Training, shared by every chapter: the Adam optimiser, gradient clipping, shuffled batches
- * and the loop {@link fit} that ties them together. Nothing here draws; a chapter passes
- * `onStep` a display (`trainingMonitor` from the display layer) to watch the loss fall.
+ * Training, shared by every chapter: the Adam and AdamW optimisers, GPT-1's warmup + cosine
+ * learning-rate schedule, gradient clipping, shuffled batches and the loop {@link fit} that
+ * ties them together — with evaluation, checkpoints, a NaN/Inf guard and resuming. Nothing
+ * here draws; a chapter passes `onStep` a display (`trainingMonitor` from the display layer)
+ * to watch the loss fall.
  *
  * ```ts
  * const w = tf.variable(tf.zeros([3, 1]));
@@ -31,12 +33,36 @@ export interface AdamOptions {
   epsilon?: number;
 }
 
+/** Settings of {@link createAdamW}: Adam plus decoupled weight decay. */
+export interface AdamWOptions extends AdamOptions {
+  /** The decay rate λ (GPT-1: 0.01). */
+  weightDecay: number;
+  /**
+   * Which variables decay (default {@link defaultDecayFilter}: the weight matrices and the
+   * embeddings, not the biases and LayerNorm gains). `index` is the variable's position in
+   * the list given to `applyGradients`.
+   */
+  decayFilter?: (variable: Variable, index: number) => boolean;
+}
+
 /** Updates parameters from their gradients, keeping whatever state it needs between steps. */
 export interface Optimizer {
   /** How many updates it has applied: the t of the last update. */
   readonly step: number;
   /** Applies one update: `grads[i]` is ∂L/∂`variables[i]`, of the same shape. */
   applyGradients(variables: readonly Variable[], grads: readonly Tensor[]): void;
+  /**
+   * A copy of the optimiser's state, to save for resuming: `"step"` (t, a scalar) and, for the
+   * i-th variable it has seen (in the order first seen, i.e. the order of the `variables` list
+   * `fit` passes), `"m.i"` and `"v.i"`. The caller owns (and disposes) the tensors.
+   */
+  getState?(): Promise<Record<string, Tensor>>;
+  /**
+   * Replaces the state with a copy of one from {@link Optimizer.getState}: t continues from
+   * the saved step (and with it the learning-rate schedule), and the i-th variable seen from
+   * now on takes moments i, so a resumed run must pass its variables in the same order.
+   */
+  setState?(state: Record<string, Tensor>): void;
   /** Frees the optimiser's state (Adam's m and v). */
   dispose(): void;
 }
@@ -58,16 +84,94 @@ function checkPositive(value: number, name: string, max = Infinity): void {
  *
  * m and v start at zero; the division by 1 − βᵗ corrects that start, so the first update is
  * α·g/(|g| + ε) ≈ α·sign(g). Written here rather than taken from `tf.train.adam` so the
- * learning rate can follow a schedule and later chapters can extend the rule.
+ * learning rate can follow a schedule, the state can be saved and restored for resuming, and
+ * {@link createAdamW} can extend the rule.
  */
 export function createOptimizer(opts: AdamOptions): Optimizer {
+  return adam(opts, 0, () => false);
+}
+
+/**
+ * The default {@link AdamWOptions.decayFilter}: decay every variable of rank ≥ 2 (weight
+ * matrices, and the token and position embeddings), not the rank-1 biases and LayerNorm
+ * gains γ and shifts β. That is GPT-1's rule (§4.1: "L2 regularization … with w = 0.01 on
+ * all non bias or gain weights") and nanoGPT's; to spare the embeddings too, pass a filter
+ * that excludes them.
+ */
+export function defaultDecayFilter(variable: Variable): boolean {
+  return variable.rank >= 2;
+}
+
+/**
+ * AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay. With m̂, v̂ as in
+ * {@link createOptimizer}, for each parameter θ that `decayFilter` selects:
+ *
+ *   θ ← θ − α_t · (m̂ / (√v̂ + ε) + λ·θ)
+ *
+ * and the plain Adam update for the others. The decay λ·θ is applied to θ directly, not added
+ * to the gradient: "Adam + L2" (g ← g + λθ) feeds λθ through m̂/√v̂, which rescales it per
+ * parameter and mostly cancels it where gradients are large; here every decayed weight shrinks
+ * by the same factor 1 − α_t·λ per step. Same schedule, state and `Optimizer` interface as
+ * {@link createOptimizer}; weightDecay 0 is exactly Adam.
+ */
+export function createAdamW(opts: AdamWOptions): Optimizer {
+  const { weightDecay, decayFilter = defaultDecayFilter } = opts;
+  if (!(typeof weightDecay === "number" && weightDecay >= 0 && Number.isFinite(weightDecay))) {
+    throw new Error(`weightDecay must be a finite number ≥ 0, got ${String(weightDecay)}`);
+  }
+  return adam(opts, weightDecay, decayFilter);
+}
+
+/** Adam's moments for one variable. */
+interface Moments {
+  m: Variable;
+  v: Variable;
+}
+
+/** Adam with decay λ on the variables `decays` selects (λ = 0: plain Adam). */
+function adam(
+  opts: AdamOptions,
+  lambda: number,
+  decays: (variable: Variable, index: number) => boolean,
+): Optimizer {
   const { learningRate, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8 } = opts;
   if (typeof learningRate !== "function") checkPositive(learningRate, "learningRate");
   checkPositive(beta1, "beta1", 1);
   checkPositive(beta2, "beta2", 1);
   checkPositive(epsilon, "epsilon");
-  const moments = new Map<Variable, { m: Variable; v: Variable }>();
+  /** The moments of each variable seen, in the order first seen. */
+  let seen: { variable: Variable; moments: Moments }[] = [];
+  const byVariable = new Map<Variable, Moments>();
+  /** Moments restored by setState, waiting for the variable that takes their index. */
+  let restored: Moments[] = [];
   let t = 0;
+  const momentsOf = (theta: Variable): Moments => {
+    let moments = byVariable.get(theta);
+    if (moments) return moments;
+    const index = seen.length;
+    moments = restored[index];
+    if (moments && moments.m.shape.join(",") !== theta.shape.join(",")) {
+      throw new Error(
+        `optimizer state: moments ${index} have shape [${moments.m.shape}] but variable ` +
+          `${theta.name} (number ${index} seen) has shape [${theta.shape}]; pass the variables ` +
+          `in the order of the saved run`,
+      );
+    }
+    moments ??= tf.tidy(() => ({
+      m: tf.variable(tf.zerosLike(theta), false),
+      v: tf.variable(tf.zerosLike(theta), false),
+    }));
+    seen.push({ variable: theta, moments });
+    byVariable.set(theta, moments);
+    return moments;
+  };
+  const freeAll = () => {
+    const owned = new Set<Moments>([...seen.map((s) => s.moments), ...restored]);
+    for (const { m, v } of owned) tf.dispose([m, v]);
+    seen = [];
+    restored = [];
+    byVariable.clear();
+  };
   return {
     get step() {
       return t;
@@ -91,30 +195,102 @@ export function createOptimizer(opts: AdamOptions): Optimizer {
       if (!Number.isFinite(alpha) || alpha < 0) {
         throw new Error(`learning rate at step ${t + 1} must be finite and ≥ 0, got ${alpha}`);
       }
+      const moments = variables.map(momentsOf);
       t++;
       tf.tidy(() => {
         variables.forEach((theta, i) => {
-          let state = moments.get(theta);
-          if (!state) {
-            state = {
-              m: tf.variable(tf.zerosLike(theta), false),
-              v: tf.variable(tf.zerosLike(theta), false),
-            };
-            moments.set(theta, state);
-          }
+          const { m, v } = moments[i];
           const g = grads[i];
-          state.m.assign(tf.add(tf.mul(state.m, beta1), tf.mul(g, 1 - beta1)));
-          state.v.assign(tf.add(tf.mul(state.v, beta2), tf.mul(tf.square(g), 1 - beta2)));
-          const mHat = tf.div(state.m, 1 - Math.pow(beta1, t));
-          const vHat = tf.div(state.v, 1 - Math.pow(beta2, t));
-          theta.assign(tf.sub(theta, tf.mul(alpha, tf.div(mHat, tf.add(tf.sqrt(vHat), epsilon)))));
+          m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
+          v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
+          const mHat = tf.div(m, 1 - Math.pow(beta1, t));
+          const vHat = tf.div(v, 1 - Math.pow(beta2, t));
+          let update = tf.div(mHat, tf.add(tf.sqrt(vHat), epsilon));
+          if (lambda > 0 && decays(theta, i)) update = tf.add(update, tf.mul(theta, lambda));
+          theta.assign(tf.sub(theta, tf.mul(alpha, update)));
         });
       });
     },
-    dispose() {
-      for (const { m, v } of moments.values()) tf.dispose([m, v]);
-      moments.clear();
+    getState() {
+      const state: Record<string, Tensor> = { step: tf.scalar(t, "int32") };
+      seen.forEach(({ moments }, i) => {
+        state[`m.${i}`] = tf.clone(moments.m);
+        state[`v.${i}`] = tf.clone(moments.v);
+      });
+      return Promise.resolve(state);
     },
+    setState(state) {
+      const step = state.step;
+      if (!step || step.size !== 1) {
+        throw new Error(
+          `optimizer.setState: expected a scalar "step", got keys ${Object.keys(state)}`,
+        );
+      }
+      const moments: Moments[] = [];
+      for (let i = 0; `m.${i}` in state || `v.${i}` in state; i++) {
+        const m = state[`m.${i}`];
+        const v = state[`v.${i}`];
+        if (!m || !v || m.shape.join(",") !== v.shape.join(",")) {
+          throw new Error(
+            `optimizer.setState: "m.${i}" and "v.${i}" must both be present with the same shape`,
+          );
+        }
+        moments.push({ m: tf.variable(m, false), v: tf.variable(v, false) });
+      }
+      const known = new Set(["step", ...moments.flatMap((_, i) => [`m.${i}`, `v.${i}`])]);
+      const extra = Object.keys(state).filter((key) => !known.has(key));
+      if (extra.length > 0) {
+        tf.dispose(moments.flatMap(({ m, v }) => [m, v]));
+        throw new Error(`optimizer.setState: unexpected keys ${extra.join(", ")}`);
+      }
+      freeAll();
+      restored = moments;
+      t = step.dataSync()[0];
+    },
+    dispose: freeAll,
+  };
+}
+
+/** Settings of {@link warmupCosine}. */
+export interface WarmupCosineOptions {
+  /** The largest learning rate, reached at the end of warmup (GPT-1: 2.5e-4). */
+  peak: number;
+  /** Steps of linear warmup from 0 (GPT-1: 2,000); 0 starts at the peak. */
+  warmupSteps: number;
+  /** The step at which the cosine reaches `floor`; later steps stay there. */
+  totalSteps: number;
+  /** The learning rate at the end (default 0, as GPT-1). */
+  floor?: number;
+}
+
+/**
+ * GPT-1's learning-rate schedule (§4.1: "increased linearly from zero over the first 2000
+ * updates and annealed to 0 using a cosine schedule"), as a function of the step t = 1, 2, …
+ * for {@link createOptimizer} / {@link createAdamW}. With W warmup steps, N total steps:
+ *
+ *   α(t) = peak · t / W                                             for t ≤ W
+ *   α(t) = floor + (peak − floor) · ½ · (1 + cos(π · (t − W)/(N − W)))   for W < t ≤ N
+ *   α(t) = floor                                                    for t > N
+ */
+export function warmupCosine(opts: WarmupCosineOptions): (step: number) => number {
+  const { peak, warmupSteps, totalSteps, floor = 0 } = opts;
+  checkPositive(peak, "warmupCosine: peak");
+  if (!Number.isInteger(warmupSteps) || warmupSteps < 0) {
+    throw new Error(`warmupCosine: warmupSteps must be an integer ≥ 0, got ${warmupSteps}`);
+  }
+  if (!Number.isInteger(totalSteps) || totalSteps <= warmupSteps) {
+    throw new Error(
+      `warmupCosine: totalSteps must be an integer > warmupSteps ${warmupSteps}, got ${totalSteps}`,
+    );
+  }
+  if (!(floor >= 0 && floor <= peak)) {
+    throw new Error(`warmupCosine: floor must be in [0, peak ${peak}], got ${floor}`);
+  }
+  return (t) => {
+    if (warmupSteps > 0 && t <= warmupSteps) return peak * Math.max(t, 0) / warmupSteps;
+    if (t >= totalSteps) return floor;
+    const progress = (t - warmupSteps) / (totalSteps - warmupSteps);
+    return floor + (peak - floor) * 0.5 * (1 + Math.cos(Math.PI * progress));
   };
 }
 
@@ -163,7 +339,7 @@ export function batchIndices(n: number, batchSize: number, seed: number): number
 
 /** What {@link fit} reports after each step. */
 export interface StepReport {
-  /** The step just taken, 1 … steps. */
+  /** The step just taken, startStep + 1 … steps. */
   step: number;
   /** The training loss of this step (before its update). */
   loss: number;
@@ -171,16 +347,29 @@ export interface StepReport {
   evalLoss?: number;
   /** ‖g‖ before clipping, when `clipNorm` is set. */
   gradNorm?: number;
-  /** Milliseconds since training started. */
+  /** Milliseconds since this call of {@link fit} started. */
   elapsedMs: number;
+  /** Training tokens per second so far, when `tokensPerStep` is set. */
+  tokensPerSecond?: number;
 }
 
 /** Settings of {@link fit}. */
 export interface FitOptions {
   /** The parameters to train. */
   variables: readonly Variable[];
-  /** How many updates to apply. */
+  /**
+   * The number of the last step: the run takes steps startStep + 1 … steps (all of them
+   * when not resuming).
+   */
   steps: number;
+  /**
+   * Resume after this step (default 0): the steps, `loss(step)`'s batches, evaluations and
+   * checkpoints continue their numbering. The optimizer must have taken exactly this many
+   * steps — restore its state with `optimizer.setState` — so its schedule continues too;
+   * with the same parameters, state and batches the resumed run equals an uninterrupted one
+   * bit for bit.
+   */
+  startStep?: number;
   /**
    * The loss of step `step` (1-based) as a scalar computed from `variables`, typically on
    * that step's batch. Its intermediate tensors are freed by {@link fit}.
@@ -192,49 +381,84 @@ export interface FitOptions {
   clipNorm?: number;
   /** Runs `fn` (e.g. the loss on held-out data) after every `every` steps and after the last. */
   evaluate?: { every: number; fn: () => number | Promise<number> };
+  /**
+   * Saves a checkpoint after every `every`-th step (step % every = 0) and after the last,
+   * each time after a finite step's update: `save(step)` writes the parameters as they are
+   * after that step (and, for resuming, the optimiser's state). A NaN stop names the last
+   * step saved.
+   */
+  checkpoint?: { every: number; save: (step: number) => Promise<void> };
+  /** Tokens in one step's batch (B·T), to report tokens per second. */
+  tokensPerStep?: number;
   /** Called after each step, awaited (a display, a log). */
   onStep?: (report: StepReport) => void | Promise<void>;
 }
 
 /** What {@link fit} returns. */
 export interface FitResult {
-  /** The training loss of every step. */
+  /** The training loss of every step taken, in order. */
   losses: number[];
   /** The evaluations, with the step after which each ran. */
   evals: { step: number; value: number }[];
 }
 
+function checkEvery(what: { every: number } | undefined, name: string): void {
+  if (what && !(Number.isInteger(what.every) && what.every > 0)) {
+    throw new Error(`fit: ${name}.every must be a positive integer, got ${what.every}`);
+  }
+}
+
 /**
- * Gradient descent: for step = 1 … steps, L = loss(step), g = ∂L/∂θ (`tf.variableGrads`),
- * optionally g ← clip(g), then θ ← optimizer(θ, g). No tensor outlives its step. Stops with
- * an error naming the step as soon as the loss (or the gradient norm) is NaN or infinite,
- * before that step's update, so the parameters keep their last finite values.
+ * Gradient descent: for step = startStep + 1 … steps, L = loss(step), g = ∂L/∂θ
+ * (`tf.variableGrads`), optionally g ← clip(g), then θ ← optimizer(θ, g); then the
+ * evaluation and the checkpoint when due. No tensor outlives its step.
+ *
+ * The NaN/Inf guard: as soon as the loss (or the gradient norm) is NaN or infinite, training
+ * stops with an error naming the step, before that step's update, so the parameters keep
+ * their last finite values; with `checkpoint` the message also names the last step saved.
  */
 export async function fit(opts: FitOptions): Promise<FitResult> {
-  const { variables, steps, clipNorm, evaluate, onStep } = opts;
+  const { variables, steps, clipNorm, evaluate, checkpoint, tokensPerStep, onStep } = opts;
+  const startStep = opts.startStep ?? 0;
   if (!Number.isInteger(steps) || steps < 0) {
     throw new Error(`fit: steps must be a non-negative integer, got ${steps}`);
   }
+  if (!Number.isInteger(startStep) || startStep < 0 || startStep > steps) {
+    throw new Error(`fit: startStep must be an integer in 0 … steps (${steps}), got ${startStep}`);
+  }
   if (variables.length === 0) throw new Error("fit: no variables to train");
-  if (evaluate && !(Number.isInteger(evaluate.every) && evaluate.every > 0)) {
-    throw new Error(`fit: evaluate.every must be a positive integer, got ${evaluate.every}`);
+  checkEvery(evaluate, "evaluate");
+  checkEvery(checkpoint, "checkpoint");
+  if (startStep > 0 && opts.optimizer?.step !== startStep) {
+    throw new Error(
+      `fit: resuming after step ${startStep}, but the optimizer has taken ${
+        opts.optimizer?.step ?? 0
+      } steps; pass the optimizer with its saved state restored (optimizer.setState)`,
+    );
   }
   const optimizer = opts.optimizer ?? createOptimizer({ learningRate: 0.001 });
   const losses: number[] = [];
   const evals: { step: number; value: number }[] = [];
+  let savedStep: number | undefined;
+  const stop = (what: string, step: number) => {
+    let message = `fit: ${what} at step ${step} of ${steps}; lower the learning rate, clip the ` +
+      `gradients (clipNorm) or check the loss function. The parameters keep their values ` +
+      `after step ${step - 1}`;
+    if (checkpoint) {
+      message += savedStep === undefined
+        ? "; no checkpoint was saved in this run"
+        : `; the last good checkpoint is from step ${savedStep}`;
+    }
+    return new Error(message);
+  };
   const start = performance.now();
   try {
-    for (let step = 1; step <= steps; step++) {
+    for (let step = startStep + 1; step <= steps; step++) {
       const report: StepReport = { step, loss: NaN, elapsedMs: 0 };
       tf.tidy(() => {
         const { value, grads } = tf.variableGrads(() => opts.loss(step), [...variables]);
         report.loss = value.dataSync()[0];
-        if (!Number.isFinite(report.loss)) {
-          throw new Error(
-            `fit: the loss is ${report.loss} at step ${step} of ${steps}; lower the learning ` +
-              `rate, clip the gradients (clipNorm) or check the loss function`,
-          );
-        }
+        if (!Number.isFinite(report.loss)) throw stop(`the loss is ${report.loss}`, step);
         let gs: Tensor[] = variables.map((x) => {
           const g = grads[x.name];
           if (!g) throw new Error(`fit: the loss does not depend on variable ${x.name}`);
@@ -243,9 +467,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
         if (clipNorm !== undefined) {
           const clipped = clipByGlobalNorm(gs, clipNorm);
           if (!Number.isFinite(clipped.norm)) {
-            throw new Error(
-              `fit: the gradient norm is ${clipped.norm} at step ${step} of ${steps}`,
-            );
+            throw stop(`the gradient norm is ${clipped.norm}`, step);
           }
           gs = clipped.grads;
           report.gradNorm = clipped.norm;
@@ -257,7 +479,14 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
         report.evalLoss = await evaluate.fn();
         evals.push({ step, value: report.evalLoss });
       }
+      if (checkpoint && (step % checkpoint.every === 0 || step === steps)) {
+        await checkpoint.save(step);
+        savedStep = step;
+      }
       report.elapsedMs = performance.now() - start;
+      if (tokensPerStep !== undefined && report.elapsedMs > 0) {
+        report.tokensPerSecond = tokensPerStep * (step - startStep) / (report.elapsedMs / 1000);
+      }
       await onStep?.(report);
     }
   } finally {

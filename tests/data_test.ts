@@ -1,19 +1,31 @@
 import {
   assert,
   assertEquals,
+  assertNotEquals,
   assertRejects,
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
+import * as tf from "@tensorflow/tfjs";
+import fc from "fast-check";
 import {
   buildSeq2SeqVocab,
+  charVocabulary,
+  encodeCorpus,
   encodePairs,
   type ItSentence,
+  lmBatches,
   loadDataText,
   loadItSentences,
+  loadTangPoems,
   loadTranslationPairs,
+  POEM_SEPARATOR,
   SEQ2SEQ_SPECIALS,
 } from "../lib/data.ts";
+import { DEFAULT_SPECIALS } from "../lib/tokenizer.ts";
+import { initBackend } from "../lib/tensor.ts";
+
+await initBackend();
 
 Deno.test("loadDataText reads data/ from any working directory", async () => {
   const text = await loadDataText("intro_zh.txt");
@@ -210,4 +222,144 @@ Deno.test("it sentences: the adjective decides the referent; test pairings unsee
     assert(animals > 0.3 && animals < 0.7, `animal share ${animals}`);
   }
   assert(new Set(train.map((s) => s.itIndex)).size >= 4, "it appears at several positions");
+});
+
+const FIVE_CHAR = /^(\p{sc=Han}{5}，\p{sc=Han}{5}。)+$/u;
+const PROMPT = "在一个寒冷的冬日，";
+
+Deno.test("Tang poems: a few hundred five-character poems, split 95/5, disjoint, deterministic", async () => {
+  const { train, validation } = await loadTangPoems({ maxPoems: 400 });
+  assertEquals(train.length + validation.length, 400);
+  assert(validation.length >= 8 && validation.length <= 40, `${validation.length} held out`);
+  for (const poem of [...train, ...validation]) {
+    assert(FIVE_CHAR.test(poem), `not five-character couplets: ${poem}`);
+  }
+  const trainSet = new Set(train);
+  assertEquals(trainSet.size, train.length, "no poem twice");
+  for (const poem of validation) assert(!trainSet.has(poem), `${poem} is in both splits`);
+  // The order and the split are fixed by hashes of the text, the same on every run: this is
+  // the first training poem on every machine (chinese-poetry 2.0.1).
+  assertEquals(
+    train[0],
+    "九嶷日已暮，三湘云复愁。窅霭罗袂色，潺湲江水流。佳期来北渚，捐佩在芳洲。",
+  );
+  assertEquals(await loadTangPoems({ maxPoems: 400 }), { train, validation });
+  // A poem's split does not depend on how many are loaded: a larger load extends both splits.
+  const larger = await loadTangPoems({ maxPoems: 1000 });
+  const largerTrain = new Set(larger.train);
+  const largerValidation = new Set(larger.validation);
+  assert(
+    train.every((p) => largerTrain.has(p)) && validation.every((p) => largerValidation.has(p)),
+  );
+});
+
+Deno.test("Tang poems: simplified characters (opencc-js), traditional on request", async () => {
+  const simplified = await loadTangPoems({ maxPoems: 300 });
+  const traditional = await loadTangPoems({ maxPoems: 300, simplified: false });
+  const simpleText = [...simplified.train, ...simplified.validation].join("");
+  const traditionalText = [...traditional.train, ...traditional.validation].join("");
+  // Common characters that have a simplified form: 雲→云 風→风 門→门 書→书 無→无 來→来 …
+  const pairs = ["雲云", "風风", "無无", "來来", "東东", "長长", "見见", "時时", "馬马", "爲为"];
+  for (const [t, s] of pairs) {
+    assert(!simpleText.includes(t), `traditional ${t} in the simplified corpus`);
+    assert(traditionalText.includes(t), `${t} expected in the traditional corpus`);
+    assert(simpleText.includes(s), `${s} expected in the simplified corpus`);
+  }
+  assert(
+    traditional.train.includes(
+      "九嶷日已暮，三湘雲復愁。窅靄羅袂色，潺湲江水流。佳期來北渚，捐佩在芳洲。",
+    ),
+  );
+});
+
+Deno.test("Tang poems: the prompt 在一个寒冷的冬日， is encodable", async () => {
+  const few = await loadTangPoems({ maxPoems: 300 });
+  // A few hundred poems lack some of its characters; extraText adds them.
+  const vocab = charVocabulary(few.train, PROMPT);
+  const ids = vocab.encode([...PROMPT]);
+  assert(!ids.includes(vocab.unkId!), "no <unk> in the prompt");
+  assertEquals(vocab.decode(ids).join(""), PROMPT);
+  // The default corpus (20,000 poems) has every character of it on its own.
+  const { train, validation } = await loadTangPoems();
+  assertEquals(train.length + validation.length, 20_000);
+  const full = charVocabulary(train);
+  for (const c of PROMPT) assert(full.has(c), `${c} is not in the default training poems`);
+});
+
+Deno.test("charVocabulary: specials, the separator, then characters by code point", () => {
+  const vocab = charVocabulary(["白日依山尽，", "黄河入海流。"], "日在");
+  assertEquals(vocab.tokens.slice(0, DEFAULT_SPECIALS.length), [...DEFAULT_SPECIALS]);
+  const chars = vocab.tokens.slice(DEFAULT_SPECIALS.length);
+  assertEquals(chars[0], POEM_SEPARATOR);
+  assertEquals(chars.length, 1 + 12 + 1, "separator, 12 distinct characters of the texts, 在");
+  assertEquals(chars, [...chars].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!));
+  // minCount keeps the frequent characters of the texts (and every character of extraText).
+  const frequent = charVocabulary(["春眠不觉晓", "春风又绿江南岸", "春江"], "夜", { minCount: 2 });
+  assertEquals(frequent.tokens.slice(DEFAULT_SPECIALS.length), ["\n", "夜", "春", "江"]);
+  assertThrows(() => charVocabulary([], "", { minCount: 0 }), Error, "minCount must be");
+  // encodeCorpus: each text, then the separator.
+  const ids = encodeCorpus(["白日", "黄河"], vocab);
+  assertEquals(vocab.decode(ids).join(""), "白日\n黄河\n");
+  assertEquals(encodeCorpus(["白X"], vocab)[1], vocab.unkId);
+});
+
+Deno.test("lmBatches: targets are the inputs shifted by one; seeded per step", () => {
+  const ids = Array.from({ length: 50 }, (_, i) => 100 + i); // token i is 100 + i: easy offsets
+  const batches = lmBatches(ids, { batchSize: 4, contextLength: 8, seed: 1 });
+  const { inputs, targets } = batches(1);
+  assertEquals(inputs.shape, [4, 8]);
+  assertEquals(inputs.dtype, "int32");
+  assertEquals(targets.dtype, "int32");
+  const x = inputs.arraySync();
+  const y = targets.arraySync();
+  for (let b = 0; b < 4; b++) {
+    const o = x[b][0] - 100;
+    assert(o >= 0 && o <= 50 - 9, `offset ${o}`);
+    assertEquals(x[b], ids.slice(o, o + 8), "a window of the stream");
+    assertEquals(y[b], ids.slice(o + 1, o + 9), "the same window shifted by one");
+    for (let t = 0; t + 1 < 8; t++) assertEquals(y[b][t], x[b][t + 1]);
+  }
+  tf.dispose([inputs, targets]);
+  // The same (seed, step) gives the same batch, whatever was drawn before.
+  const again = lmBatches(ids, { batchSize: 4, contextLength: 8, seed: 1 });
+  const inputsOf = (b: { inputs: tf.Tensor2D; targets: tf.Tensor2D }) => {
+    tf.dispose(b.targets);
+    const values = b.inputs.arraySync();
+    b.inputs.dispose();
+    return values;
+  };
+  inputsOf(again(7));
+  assertEquals(inputsOf(again(1)), x);
+  assertNotEquals(inputsOf(batches(2)), x);
+  assertNotEquals(
+    inputsOf(lmBatches(ids, { batchSize: 4, contextLength: 8, seed: 2 })(1)),
+    x,
+  );
+  // Every offset 0 … n − T − 1 can occur, including the very last window.
+  fc.assert(
+    fc.property(fc.integer({ min: 2, max: 30 }), fc.integer(), fc.nat(1000), (n, seed, step) => {
+      const T = Math.max(1, n - 1 - (Math.abs(seed) % (n - 1)));
+      const stream = Array.from({ length: n }, (_, i) => i);
+      const batch = tf.tidy(() => {
+        const { inputs, targets } = lmBatches(stream, { batchSize: 3, contextLength: T, seed })(
+          step,
+        );
+        return [inputs.arraySync(), targets.arraySync()];
+      });
+      return batch[0].every((row, b) =>
+        row.every((v, t) => batch[1][b][t] === v + 1) && row[0] + T <= n - 1
+      );
+    }),
+    { numRuns: 200 },
+  );
+  assertThrows(
+    () => lmBatches([1, 2, 3], { batchSize: 1, contextLength: 3, seed: 0 }),
+    Error,
+    "need 4 tokens, the stream has 3",
+  );
+  assertThrows(
+    () => lmBatches(ids, { batchSize: 0, contextLength: 3, seed: 0 }),
+    Error,
+    "batchSize",
+  );
 });

@@ -1,16 +1,28 @@
-// Training utilities: Adam against its formula and against tf.train.adam, global-norm clipping
-// by hand, seeded batches, fit on least squares against the closed-form optimum, the NaN
-// guard, and no tensor growth across steps.
+// Training utilities: Adam against its formula and against tf.train.adam, AdamW's decoupled
+// decay against a hand-worked step (and against Adam + L2), the warmup + cosine schedule at
+// hand-computed points, global-norm clipping by hand, seeded batches, fit on least squares
+// against the closed-form optimum, checkpoints and the NaN guard, resuming bit for bit, and no
+// tensor growth across steps.
 import * as tf from "@tensorflow/tfjs";
 import fc from "fast-check";
-import { assert, assertEquals, assertNotEquals, assertRejects, assertThrows } from "@std/assert";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertNotEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
 import { assertAllClose } from "../testing/tensor_assert.ts";
 import {
   batchIndices,
   clipByGlobalNorm,
+  createAdamW,
   createOptimizer,
   fit,
   type Optimizer,
+  warmupCosine,
 } from "../lib/train.ts";
 import { initBackend, makeRng } from "../lib/tensor.ts";
 
@@ -263,4 +275,322 @@ Deno.test("fit: rejects bad settings and variables the loss ignores", async () =
     "steps must be a non-negative integer, got 1.5",
   );
   tf.dispose([a, b]);
+});
+
+Deno.test("AdamW: a hand-worked step, and how it differs from Adam + L2", () => {
+  // θ = [1, −2], g = [0.5, 0.1], α = 0.1, λ = 0.1. At t = 1, m̂ = g and v̂ = g², so
+  // m̂/(√v̂ + ε) ≈ sign(g) = [1, 1].
+  // AdamW:     θ ← θ − α·(sign(g) + λθ) = [1 − 0.1·(1 + 0.1), −2 − 0.1·(1 − 0.2)] = [0.89, −2.08]
+  // Adam + L2: g' = g + λθ = [0.6, −0.1], θ ← θ − α·sign(g') = [0.9, −1.9]: the decay term
+  //            went through m̂/√v̂, which turned it into a full-size step of the wrong sign for
+  //            the second weight.
+  const init = [[1, -2]];
+  const g = [[0.5, 0.1]];
+  const w = tf.variable(tf.tensor2d(init));
+  const adamW = createAdamW({ learningRate: 0.1, weightDecay: 0.1 });
+  tf.tidy(() => adamW.applyGradients([w], [tf.tensor2d(g)]));
+  assertAllClose(w, [[0.89, -2.08]], { atol: 1e-6 });
+  const l2 = tf.variable(tf.tensor2d(init));
+  const adam = createOptimizer({ learningRate: 0.1 });
+  tf.tidy(() => adam.applyGradients([l2], [tf.add(tf.tensor2d(g), tf.mul(l2, 0.1))]));
+  assertAllClose(l2, [[0.9, -1.9]], { atol: 1e-6 });
+  // A second AdamW step with g₂ = [1, 1] by the formula: m̂ and v̂ by hand, then + λθ.
+  tf.tidy(() => adamW.applyGradients([w], [tf.tensor2d([[1, 1]])]));
+  const expected = [0.89, -2.08].map((theta, i) => {
+    const m = 0.9 * 0.1 * g[0][i] + 0.1 * 1;
+    const v = 0.999 * 0.001 * g[0][i] ** 2 + 0.001 * 1;
+    const step = (m / (1 - 0.9 ** 2)) / (Math.sqrt(v / (1 - 0.999 ** 2)) + 1e-8);
+    return theta - 0.1 * (step + 0.1 * theta);
+  });
+  assertAllClose(w, [expected], { atol: 1e-5 });
+  tf.dispose([w, l2]);
+  adamW.dispose();
+  adam.dispose();
+});
+
+Deno.test("AdamW: biases and gains (rank 1) are not decayed by default; decayFilter decides", () => {
+  const run = (opt: Optimizer) => {
+    const W = tf.variable(tf.tensor2d([[1, 2], [3, 4]]));
+    const b = tf.variable(tf.tensor1d([1, -1]));
+    for (let i = 0; i < 3; i++) {
+      tf.tidy(() => opt.applyGradients([W, b], [tf.fill([2, 2], 0.5), tf.fill([2], -0.3)]));
+    }
+    const out = [Array.from(W.dataSync()), Array.from(b.dataSync())];
+    tf.dispose([W, b]);
+    opt.dispose();
+    return out;
+  };
+  const [adamW, adamB] = run(createOptimizer({ learningRate: 0.1 }));
+  const [wW, wB] = run(createAdamW({ learningRate: 0.1, weightDecay: 0.5 }));
+  assertEquals(wB, adamB, "the bias follows plain Adam exactly");
+  assert(wW.every((x, i) => Math.abs(x) < Math.abs(adamW[i])), "the matrix shrinks");
+  const [onlyBiasW, onlyBiasB] = run(
+    createAdamW({ learningRate: 0.1, weightDecay: 0.5, decayFilter: (v) => v.rank === 1 }),
+  );
+  assertEquals(onlyBiasW, adamW, "an excluded matrix follows plain Adam exactly");
+  assertNotEquals(onlyBiasB, adamB);
+  // weightDecay 0 is Adam, bit for bit.
+  const [zeroW, zeroB] = run(createAdamW({ learningRate: 0.1, weightDecay: 0 }));
+  assertEquals([zeroW, zeroB], [adamW, adamB]);
+  assertThrows(
+    () => createAdamW({ learningRate: 0.1, weightDecay: -1 }),
+    Error,
+    "weightDecay must be a finite number ≥ 0, got -1",
+  );
+});
+
+Deno.test("AdamW: with g = 0 every decayed weight shrinks by the factor 1 − α·λ per step", () => {
+  const w = tf.variable(tf.tensor2d([[2, -4]]));
+  const opt = createAdamW({ learningRate: 0.01, weightDecay: 0.1 });
+  for (let i = 0; i < 5; i++) tf.tidy(() => opt.applyGradients([w], [tf.zeros([1, 2])]));
+  assertAllClose(w, [[2 * 0.999 ** 5, -4 * 0.999 ** 5]], { atol: 1e-6 });
+  opt.dispose();
+  w.dispose();
+});
+
+Deno.test("warmupCosine: hand-computed points", () => {
+  // peak 1e-3, 10 warmup steps, cosine to floor 1e-4 at step 110.
+  const lr = warmupCosine({ peak: 1e-3, warmupSteps: 10, totalSteps: 110, floor: 1e-4 });
+  const close = (a: number, b: number) => assertAlmostEquals(a, b, 1e-12);
+  close(lr(0), 0);
+  close(lr(1), 1e-4); // 1e-3 · 1/10
+  close(lr(5), 5e-4);
+  close(lr(10), 1e-3); // the peak at the end of warmup
+  // A quarter of the way down (step 35): 1e-4 + 9e-4 · ½(1 + cos(π/4)) = 1e-4 + 9e-4 · 0.85355339
+  close(lr(35), 8.68198052e-4);
+  close(lr(60), 5.5e-4); // halfway: floor + (peak − floor)/2
+  close(lr(110), 1e-4);
+  close(lr(500), 1e-4);
+  // GPT-1: 2,000 warmup steps to 2.5e-4, cosine to 0.
+  const gpt1 = warmupCosine({ peak: 2.5e-4, warmupSteps: 2000, totalSteps: 100_000 });
+  close(gpt1(1000), 1.25e-4);
+  close(gpt1(2000), 2.5e-4);
+  close(gpt1(51_000), 1.25e-4);
+  close(gpt1(100_000), 0);
+  // No warmup: starts at the peak.
+  close(warmupCosine({ peak: 1, warmupSteps: 0, totalSteps: 4 })(2), 0.5);
+  assertThrows(
+    () => warmupCosine({ peak: 1, warmupSteps: 10, totalSteps: 10 }),
+    Error,
+    "totalSteps must be an integer > warmupSteps 10, got 10",
+  );
+  assertThrows(() => warmupCosine({ peak: 1, warmupSteps: 1, totalSteps: 5, floor: 2 }), Error);
+  // The schedule drives the optimiser: a constant gradient moves θ by ≈ α_t each step.
+  const theta = tf.variable(tf.scalar(0));
+  const opt = createAdamW({ learningRate: lr, weightDecay: 0 });
+  for (let i = 0; i < 10; i++) tf.tidy(() => opt.applyGradients([theta], [tf.scalar(-1)]));
+  assertAllClose(theta, 5.5e-3, { atol: 1e-7 }); // 1e-4 · (1 + 2 + … + 10)
+  opt.dispose();
+  theta.dispose();
+});
+
+/** A small model with matrices and biases, trained on seeded random batches. */
+function smallProblem(seed: number) {
+  const rng = makeRng(seed);
+  const X = Array.from({ length: 64 }, () => [rng(), rng(), rng(), rng()]);
+  const Y = X.map((x) => [Math.sin(3 * x[0]) + x[1] * x[2]]);
+  const params = () => [
+    tf.tidy(() => tf.variable(tf.randomNormal([4, 16], 0, 0.5, "float32", 11))),
+    tf.tidy(() => tf.variable(tf.zeros([16]))),
+    tf.tidy(() => tf.variable(tf.randomNormal([16, 1], 0, 0.5, "float32", 12))),
+  ];
+  const loss = (vs: tf.Variable[]) => (step: number) => {
+    const idx = batchIndices(64, 16, step)[0];
+    const x = tf.tensor2d(idx.map((i) => X[i]));
+    const y = tf.tensor2d(idx.map((i) => Y[i]));
+    const h = tf.relu(tf.add(tf.matMul(x, vs[0]), vs[1]));
+    return tf.mean(tf.square(tf.sub(tf.matMul(h, vs[2]), y))) as tf.Scalar;
+  };
+  const optimizer = () =>
+    createAdamW({
+      learningRate: warmupCosine({ peak: 0.05, warmupSteps: 3, totalSteps: 10 }),
+      weightDecay: 0.1,
+    });
+  return { params, loss, optimizer };
+}
+
+Deno.test("fit: resuming from saved parameters and optimiser state equals an uninterrupted run", async () => {
+  const { params, loss, optimizer } = smallProblem(4);
+  // Ten steps straight.
+  const straight = params();
+  const opt1 = optimizer();
+  const all = await fit({
+    variables: straight,
+    steps: 10,
+    loss: loss(straight),
+    optimizer: opt1,
+    clipNorm: 1,
+  });
+  // Five steps, save everything, throw it away, restore into fresh objects, five more.
+  const first = params();
+  const opt2 = optimizer();
+  const half = await fit({
+    variables: first,
+    steps: 5,
+    loss: loss(first),
+    optimizer: opt2,
+    clipNorm: 1,
+  });
+  const savedParams = first.map((v) => v.arraySync());
+  const savedState = await opt2.getState!();
+  assertEquals(Object.keys(savedState).sort(), ["m.0", "m.1", "m.2", "step", "v.0", "v.1", "v.2"]);
+  opt2.dispose();
+  tf.dispose(first);
+  const resumed = straight.map((v, i) =>
+    tf.tidy(() => tf.variable(tf.tensor(savedParams[i] as number[], v.shape)))
+  );
+  const opt3 = optimizer();
+  opt3.setState!(savedState);
+  tf.dispose(Object.values(savedState));
+  assertEquals(opt3.step, 5);
+  const steps: number[] = [];
+  const rest = await fit({
+    variables: resumed,
+    steps: 10,
+    startStep: 5,
+    loss: loss(resumed),
+    optimizer: opt3,
+    clipNorm: 1,
+    onStep: (s) => {
+      steps.push(s.step);
+    },
+  });
+  assertEquals(steps, [6, 7, 8, 9, 10]);
+  assertEquals([...half.losses, ...rest.losses], all.losses, "the same losses, bit for bit");
+  resumed.forEach((v, i) => {
+    assertEquals(Array.from(v.dataSync()), Array.from(straight[i].dataSync()), `variable ${i}`);
+  });
+  // Resuming with an optimiser that has not been restored is refused.
+  const fresh = optimizer();
+  await assertRejects(
+    () =>
+      fit({ variables: resumed, steps: 10, startStep: 5, loss: loss(resumed), optimizer: fresh }),
+    Error,
+    "resuming after step 5, but the optimizer has taken 0 steps",
+  );
+  [opt1, opt3, fresh].forEach((o) => o.dispose());
+  tf.dispose([...straight, ...resumed]);
+});
+
+Deno.test("optimizer state: clear errors for a wrong order or a broken state", () => {
+  const a = tf.variable(tf.zeros([2, 3]));
+  const b = tf.variable(tf.zeros([3]));
+  const opt = createAdamW({ learningRate: 0.1, weightDecay: 0.1 });
+  tf.tidy(() => opt.applyGradients([a, b], [tf.ones([2, 3]), tf.ones([3])]));
+  const state = tf.tidy(() => ({
+    step: tf.scalar(1, "int32"),
+    "m.0": tf.zeros([2, 3]),
+    "v.0": tf.zeros([2, 3]),
+  }));
+  const other = createOptimizer({ learningRate: 0.1 });
+  other.setState!(state);
+  assertThrows(
+    () => tf.tidy(() => other.applyGradients([b], [tf.ones([3])])),
+    Error,
+    "moments 0 have shape [2,3] but variable",
+  );
+  assertThrows(() => other.setState!({ "m.0": state["m.0"] }), Error, 'expected a scalar "step"');
+  assertThrows(
+    () => other.setState!({ step: state.step, "m.0": state["m.0"] }),
+    Error,
+    '"m.0" and "v.0" must both be present',
+  );
+  assertThrows(
+    () => other.setState!({ ...state, extra: state.step }),
+    Error,
+    "unexpected keys extra",
+  );
+  tf.dispose([a, b, ...Object.values(state)]);
+  opt.dispose();
+  other.dispose();
+});
+
+Deno.test("fit: checkpoints every k steps and at the end; a NaN stop names the last one", async () => {
+  const w = tf.variable(tf.scalar(1));
+  const saved: { step: number; w: number }[] = [];
+  const save = (step: number) => {
+    saved.push({ step, w: w.dataSync()[0] });
+    return Promise.resolve();
+  };
+  await fit({
+    variables: [w],
+    steps: 7,
+    loss: () => tf.square(w) as tf.Scalar,
+    optimizer: createOptimizer({ learningRate: 0.01 }),
+    checkpoint: { every: 3, save },
+  });
+  assertEquals(saved.map((s) => s.step), [3, 6, 7]);
+  saved.length = 0;
+  const opt = createOptimizer({ learningRate: 0.01 });
+  const e = await assertRejects(
+    () =>
+      fit({
+        variables: [w],
+        steps: 10,
+        loss: (step) => tf.mul(tf.square(w), step === 8 ? NaN : 1) as tf.Scalar,
+        optimizer: opt,
+        checkpoint: { every: 3, save },
+      }),
+    Error,
+    "the loss is NaN at step 8 of 10",
+  );
+  assertStringIncludes((e as Error).message, "keep their values after step 7");
+  assertStringIncludes((e as Error).message, "the last good checkpoint is from step 6");
+  assertEquals(saved.map((s) => s.step), [3, 6]);
+  await assertRejects(
+    () =>
+      fit({
+        variables: [w],
+        steps: 10,
+        loss: () => tf.mul(w, NaN) as tf.Scalar,
+        optimizer: opt,
+        checkpoint: { every: 3, save },
+      }),
+    Error,
+    "no checkpoint was saved in this run",
+  );
+  await assertRejects(
+    () =>
+      fit({
+        variables: [w],
+        steps: 1,
+        loss: () => tf.square(w) as tf.Scalar,
+        checkpoint: { every: 0, save },
+      }),
+    Error,
+    "checkpoint.every must be a positive integer, got 0",
+  );
+  opt.dispose();
+  w.dispose();
+});
+
+Deno.test("fit: tensor count flat with AdamW, a schedule, checkpoints of the state, tokens/s", async () => {
+  const { params, loss } = smallProblem(9);
+  const vs = params();
+  const opt = createAdamW({
+    learningRate: warmupCosine({ peak: 0.01, warmupSteps: 2, totalSteps: 12 }),
+    weightDecay: 0.01,
+  });
+  const counts: number[] = [];
+  const rates: (number | undefined)[] = [];
+  await fit({
+    variables: vs,
+    steps: 12,
+    loss: loss(vs),
+    optimizer: opt,
+    clipNorm: 1,
+    tokensPerStep: 16,
+    checkpoint: {
+      every: 2,
+      save: async () => tf.dispose(Object.values(await opt.getState!())),
+    },
+    onStep: (s) => {
+      counts.push(tf.memory().numTensors);
+      rates.push(s.tokensPerSecond);
+    },
+  });
+  assert(counts.every((c) => c === counts[0]), `tensor counts per step: ${counts.join(", ")}`);
+  assert(rates.every((r) => r !== undefined && r > 0), "tokens/s on every step");
+  opt.dispose();
+  tf.dispose(vs);
 });

@@ -23,6 +23,8 @@ export interface MonitorStep {
   loss: number;
   /** The evaluation's value, on the steps where one ran. */
   evalLoss?: number;
+  /** Training tokens per second (`fit` reports it when given `tokensPerStep`); shown when set. */
+  tokensPerSecond?: number;
 }
 
 /** A live view of a training run. */
@@ -62,8 +64,8 @@ function thin(x: number[], y: number[]): { x: number[]; y: number[] } {
  * Follows a training run of `total` steps. In Jupyter: a progress bar and a loss curve (the
  * training loss at every step, the evaluations as a second series) updated in place, the
  * curve at most once per 2% of the steps and per 0.5 s, and at `finish`. In a terminal: the
- * progress bar with the latest loss, evaluation and steps per second, then at `finish` the
- * final curve.
+ * progress bar with the latest loss, evaluation, steps per second and (when the steps carry
+ * it) tokens per second, then at `finish` the final curve.
  */
 export async function trainingMonitor(
   total: number,
@@ -82,19 +84,22 @@ export async function trainingMonitor(
   const start = performance.now();
   let drawnStep = 0;
   let drawnAt = start;
+  let tokensPerSecond: number | undefined;
   const info = (): Record<string, string | number> => {
     const out: Record<string, string | number> = {};
     if (train.y.length > 0) out.loss = train.y[train.y.length - 1];
     if (evals.y.length > 0) out[evalName] = evals.y[evals.y.length - 1];
     const seconds = (performance.now() - start) / 1000;
-    const step = train.x[train.x.length - 1] ?? 0;
-    if (seconds > 0 && step > 0) out["steps/s"] = step / seconds;
+    // Updates seen, not the step number: a resumed run starts at a later step.
+    if (seconds > 0 && train.x.length > 0) out["steps/s"] = train.x.length / seconds;
+    if (tokensPerSecond !== undefined) out["tokens/s"] = tokensPerSecond;
     return out;
   };
   return {
     async update(s) {
       train.x.push(s.step);
       train.y.push(s.loss);
+      tokensPerSecond = s.tokensPerSecond ?? tokensPerSecond;
       if (s.evalLoss !== undefined) {
         evals.x.push(s.step);
         evals.y.push(s.evalLoss);

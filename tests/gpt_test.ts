@@ -1,0 +1,444 @@
+import * as tf from "@tensorflow/tfjs";
+import fc from "fast-check";
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assertAllClose } from "../testing/tensor_assert.ts";
+import { causalMask } from "../lib/attention.ts";
+import { encoderBlock, layerNorm } from "../lib/transformer.ts";
+import { createOptimizer } from "../lib/train.ts";
+import {
+  countGPTParameters,
+  createKVCache,
+  disposeGPT,
+  disposeKVCache,
+  dropout,
+  GPT1_CONFIG,
+  GPT2_SMALL_CONFIG,
+  GPT_TINY,
+  type GPTConfig,
+  gptConfig,
+  gptForward,
+  gptForwardCached,
+  gptParameters,
+  gptParameterShapes,
+  type GPTParams,
+  initGPT,
+  type KVCache,
+  selectKVCacheRows,
+} from "../lib/gpt.ts";
+import { assertNoTensorGrowth, initBackend, makeRng } from "../lib/tensor.ts";
+
+await initBackend();
+
+const ids2d = (rows: number[][]) => tf.tensor2d(rows, undefined, "int32");
+const randomIds = (B: number, T: number, V: number, seed: number) => {
+  const rng = makeRng(seed);
+  return Array.from({ length: B }, () => Array.from({ length: T }, () => Math.floor(rng() * V)));
+};
+const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor) =>
+  tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+
+/**
+ * The count written out per Hugging Face tensor (wte, wpe, then each block's ln_1, c_attn
+ * [d, 3d] + bias, c_proj, ln_2, c_fc, mlp c_proj, then ln_f), independently of lib/gpt.ts.
+ */
+function hfStyleCount(c: GPTConfig): number {
+  const d = c.dModel;
+  const wte = c.vocabSize * d, wpe = c.contextLength * d;
+  const ln = 2 * d;
+  const cAttn = d * 3 * d + 3 * d, cProj = d * d + d;
+  const cFc = d * c.dFF + c.dFF, mlpProj = c.dFF * d + d;
+  const block = ln + cAttn + cProj + ln + cFc + mlpProj;
+  const lnF = c.norm === "pre" ? ln : 0;
+  const lmHead = c.tiedOutput ? 0 : d * c.vocabSize;
+  return wte + wpe + c.layers * block + lnF + lmHead;
+}
+
+Deno.test("countGPTParameters: GPT-1 ≈ 117M, GPT-2 small = 124,439,808 exactly", () => {
+  const gpt1 = countGPTParameters(GPT1_CONFIG);
+  const gpt2 = countGPTParameters(GPT2_SMALL_CONFIG);
+  console.log(`GPT-1: ${gpt1.toLocaleString("en")} parameters`);
+  console.log(`GPT-2 small: ${gpt2.toLocaleString("en")} parameters`);
+  assertEquals(gpt1, 116_534_784);
+  assert(gpt1 > 116.5e6 && gpt1 < 117e6);
+  assertEquals(gpt2, 124_439_808); // Hugging Face's count for `gpt2` (tied wte)
+  assertEquals(gpt1, hfStyleCount(GPT1_CONFIG));
+  assertEquals(gpt2, hfStyleCount(GPT2_SMALL_CONFIG));
+  const sizes = (c: GPTConfig) =>
+    gptParameterShapes(c).reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
+  assertEquals(sizes(GPT1_CONFIG), gpt1);
+  assertEquals(sizes(GPT2_SMALL_CONFIG), gpt2);
+});
+
+Deno.test("countGPTParameters: equals the sizes of the variables initGPT makes", () => {
+  const configs = [
+    gptConfig({ vocabSize: 100 }),
+    gptConfig({ vocabSize: 37, layers: 2, heads: 2, dModel: 24, norm: "post", contextLength: 9 }),
+    gptConfig({ vocabSize: 11, layers: 3, heads: 3, dModel: 12, dFF: 20, tiedOutput: false }),
+  ];
+  for (const c of configs) {
+    const p = initGPT(c, 3);
+    const vars = gptParameters(p);
+    assertEquals(new Set(vars).size, vars.length, "each variable once");
+    assertEquals(vars.reduce((n, v) => n + v.size, 0), countGPTParameters(c));
+    assertEquals(countGPTParameters(c), hfStyleCount(c));
+    disposeGPT(p);
+  }
+  // nanoGPT's baby GPT with a 100-character vocabulary: ~0.8M parameters
+  assertEquals(countGPTParameters(gptConfig({ vocabSize: 100 })), 814_336);
+});
+
+Deno.test("config and shape errors name both values", () => {
+  assertThrows(
+    () => gptConfig({ vocabSize: 10, dModel: 30, heads: 4 }),
+    Error,
+    "d_model 30 is not divisible by heads 4",
+  );
+  assertThrows(() => gptConfig({ vocabSize: 0 }), Error, "vocabSize must be a positive integer");
+  assertThrows(() => gptConfig({ vocabSize: 5, dropout: 1 }), Error, "dropout must be in [0, 1)");
+  const c = gptConfig({ vocabSize: 10, layers: 1, dModel: 8, heads: 2, contextLength: 4 });
+  const p = initGPT(c, 1);
+  const long = ids2d([[1, 2, 3, 4, 5]]);
+  assertThrows(() => gptForward(p, c, long), Error, "5 tokens exceed the context length 4");
+  const floats = tf.tensor2d([[1, 2]]);
+  assertThrows(() => gptForward(p, c, floats), Error, "ids must be int32");
+  const bad = ids2d([[1, 10]]);
+  assertThrows(() => gptForward(p, c, bad), Error, "token id 10 is outside the vocabulary [0, 10)");
+  let cache = createKVCache(c);
+  const three = ids2d([[1, 2, 3]]), two = ids2d([[1, 2]]);
+  cache = gptForwardCached(p, c, three, cache).cache;
+  assertThrows(
+    () => gptForwardCached(p, c, two, cache),
+    Error,
+    "3 cached + 2 new tokens = 5 exceed the context length 4",
+  );
+  assertThrows(
+    () => gptForwardCached(p, c, ids2d([[1], [2]]), cache),
+    Error,
+    "ids have batch 2 but the cache holds 1",
+  );
+  disposeKVCache(cache);
+  tf.dispose([long, floats, bad, three, two]);
+  disposeGPT(p);
+});
+
+/** The same model computed from the pieces of lib/transformer.ts: encoder blocks with the causal mask. */
+function referenceLogits(p: GPTParams, c: GPTConfig, ids: number[][]): tf.Tensor {
+  return tf.tidy(() => {
+    const T = ids[0].length;
+    const onehot = tf.oneHot(tf.tensor2d(ids, undefined, "int32"), c.vocabSize);
+    let x = tf.add(
+      tf.matMul(onehot.reshape([-1, c.vocabSize]), p.tokenEmbedding).reshape([ids.length, T, -1]),
+      tf.slice(p.positionEmbedding, [0, 0], [T, c.dModel]),
+    );
+    for (const b of p.blocks) {
+      x = encoderBlock(b, x, { norm: c.norm, activation: c.activation, mask: causalMask(T) })
+        .output;
+    }
+    if (p.finalNorm) x = layerNorm(p.finalNorm, x);
+    const out = p.output ?? tf.transpose(p.tokenEmbedding);
+    return tf.matMul(x.reshape([-1, c.dModel]), out).reshape([ids.length, T, c.vocabSize]);
+  });
+}
+
+Deno.test("gptForward = h₀ = UWₑ + Wₚ, encoder blocks with the causal mask, softmax(hₙWₑᵀ)", () => {
+  for (
+    const c of [
+      gptConfig({ vocabSize: 13, layers: 2, heads: 2, dModel: 16, contextLength: 8 }),
+      gptConfig({ vocabSize: 13, layers: 2, heads: 4, dModel: 16, norm: "post", contextLength: 8 }),
+      gptConfig({ vocabSize: 13, layers: 1, heads: 2, dModel: 8, tiedOutput: false }),
+    ]
+  ) {
+    const p = initGPT(c, 5);
+    const ids = randomIds(2, 7, c.vocabSize, 9);
+    const input = ids2d(ids);
+    const { logits } = gptForward(p, c, input);
+    const expected = referenceLogits(p, c, ids);
+    assertEquals(logits.shape, [2, 7, c.vocabSize]);
+    assertAllClose(logits, expected, { atol: 1e-5, msg: `${c.norm}-LN` });
+    tf.dispose([input, logits, expected]);
+    disposeGPT(p);
+  }
+});
+
+Deno.test("gptForward is causal: changing token j never changes the logits before j (property)", () => {
+  const c = gptConfig({ vocabSize: 9, layers: 2, heads: 2, dModel: 8, contextLength: 10 });
+  const p = initGPT(c, 2);
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: 8 }), { minLength: 2, maxLength: 10 }),
+      fc.nat(),
+      fc.integer({ min: 0, max: 8 }),
+      (seq, jRaw, newId) => {
+        const j = jRaw % seq.length;
+        const changed = seq.slice();
+        changed[j] = newId;
+        tf.tidy(() => {
+          const a = gptForward(p, c, ids2d([seq])).logits;
+          const b = gptForward(p, c, ids2d([changed])).logits;
+          if (j > 0) {
+            assertAllClose(tf.slice(b, [0, 0, 0], [1, j, -1]), tf.slice(a, [0, 0, 0], [1, j, -1]), {
+              atol: 1e-6,
+            });
+          }
+        });
+      },
+    ),
+    { numRuns: 25 },
+  );
+  disposeGPT(p);
+});
+
+Deno.test("trace: per-layer attention [B, h, T, T], rows sum to 1, zero above the diagonal", () => {
+  const c = gptConfig({ vocabSize: 20, layers: 3, heads: 2, dModel: 16, contextLength: 12 });
+  const p = initGPT(c, 4);
+  const input = ids2d(randomIds(2, 6, 20, 1));
+  const { logits, attention } = gptForward(p, c, input, { trace: true });
+  assertEquals(attention!.length, 3);
+  for (const w of attention!) {
+    assertEquals(w.shape, [2, 2, 6, 6]);
+    assertAllClose(tf.sum(w, -1), tf.ones([2, 2, 6]), { atol: 1e-5 });
+    const rows = w.arraySync() as number[][][][];
+    for (const head of rows.flat()) {
+      head.forEach((row, i) => row.forEach((v, j) => j > i && assertEquals(v, 0)));
+    }
+  }
+  const plain = gptForward(p, c, input);
+  assertEquals(plain.attention, undefined);
+  tf.dispose([input, logits, plain.logits, ...attention!]);
+  disposeGPT(p);
+});
+
+/** Feeds `ids` through the cache in chunks of the given sizes and returns all logits. */
+function cachedLogits(p: GPTParams, c: GPTConfig, ids: number[][], chunks: number[]): tf.Tensor {
+  let cache: KVCache = createKVCache(c, ids.length);
+  const parts: tf.Tensor[] = [];
+  let at = 0;
+  for (const n of chunks) {
+    const chunk = ids2d(ids.map((row) => row.slice(at, at + n)));
+    const r = gptForwardCached(p, c, chunk, cache);
+    chunk.dispose();
+    parts.push(r.logits);
+    cache = r.cache;
+    at += n;
+  }
+  assertEquals(cache.length, at);
+  disposeKVCache(cache);
+  const all = tf.concat(parts, 1);
+  tf.dispose(parts);
+  return all;
+}
+
+Deno.test("KV cache: incremental logits equal the full re-forward's, any chunking (property)", () => {
+  const configs = [
+    gptConfig({ vocabSize: 17, layers: 2, heads: 2, dModel: 16, contextLength: 12 }),
+    gptConfig({ vocabSize: 17, layers: 2, heads: 4, dModel: 16, contextLength: 12, norm: "post" }),
+  ];
+  const models = configs.map((c, i) => initGPT(c, 10 + i));
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 1 }),
+      fc.integer({ min: 1, max: 2 }),
+      fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 6 }),
+      fc.nat(),
+      (which, B, rawChunks, seed) => {
+        const c = configs[which], p = models[which];
+        const chunks: number[] = [];
+        let total = 0;
+        for (const n of rawChunks) {
+          if (total + n > c.contextLength) break;
+          chunks.push(n);
+          total += n;
+        }
+        if (chunks.length === 0) return;
+        const ids = randomIds(B, total, c.vocabSize, seed);
+        const input = ids2d(ids);
+        const full = gptForward(p, c, input).logits;
+        const inc = cachedLogits(p, c, ids, chunks);
+        const diff = maxAbsDiff(full, inc);
+        tf.dispose([input, full, inc]);
+        assert(diff < 1e-4, `max |full − cached| = ${diff} for chunks ${chunks}`);
+      },
+    ),
+    { numRuns: 30 },
+  );
+  models.forEach(disposeGPT);
+});
+
+Deno.test("KV cache: token-by-token decoding to the full context, then selectKVCacheRows", () => {
+  const c = gptConfig({ vocabSize: 30, layers: 2, heads: 2, dModel: 16, contextLength: 16 });
+  const p = initGPT(c, 8);
+  const ids = randomIds(3, 16, 30, 4);
+  const input = ids2d(ids);
+  const full = gptForward(p, c, input).logits;
+  const inc = cachedLogits(p, c, ids, Array(16).fill(1));
+  assert(maxAbsDiff(full, inc) < 1e-4);
+  // reorder the batch mid-sequence (beam search): rows [2, 0, 0]
+  let cache = createKVCache(c, 3);
+  const first = ids2d(ids.map((r) => r.slice(0, 10)));
+  const r1 = gptForwardCached(p, c, first, cache);
+  cache = selectKVCacheRows(r1.cache, [2, 0, 0]);
+  const rest = ids2d([2, 0, 0].map((i) => ids[i].slice(10)));
+  const r2 = gptForwardCached(p, c, rest, cache);
+  const reordered = ids2d([2, 0, 0].map((i) => ids[i]));
+  const fullReordered = gptForward(p, c, reordered).logits;
+  const tail = tf.slice(fullReordered, [0, 10, 0], [3, 6, -1]);
+  assert(maxAbsDiff(tail, r2.logits) < 1e-4);
+  assertThrows(() => selectKVCacheRows(r2.cache, [3]), Error, "row 3 is outside the batch [0, 3)");
+  disposeKVCache(r2.cache);
+  tf.dispose([input, full, inc, first, r1.logits, rest, r2.logits, reordered, fullReordered, tail]);
+  disposeGPT(p);
+});
+
+Deno.test("dropout: keeps 1 − p of the values, scaled by 1/(1 − p); same seed, same mask", () => {
+  tf.tidy(() => {
+    const x = tf.randomNormal([100, 100], 0, 1, "float32", 1);
+    const y = dropout(x, 0.3, 7);
+    const kept = tf.notEqual(y, 0);
+    const fraction = tf.mean(kept.toFloat()).dataSync()[0];
+    assert(Math.abs(fraction - 0.7) < 0.02, `kept ${fraction}`);
+    assertAllClose(tf.where(kept, y, 0), tf.where(kept, tf.div(x, 0.7), 0), { atol: 1e-6 });
+    assertAllClose(dropout(x, 0.3, 7), y, { atol: 0 });
+    assert(maxAbsDiff(dropout(x, 0.3, 8), y) > 0.1);
+    assertAllClose(dropout(x, 0, 7), x, { atol: 0 });
+  });
+  const ones = tf.ones([2]);
+  assertThrows(() => dropout(ones, 1, 0), Error, "rate must be in [0, 1), got 1");
+  ones.dispose();
+});
+
+Deno.test("gptForward's dropout: identity without a seed; seeded and reproducible with one", () => {
+  const c = gptConfig({ vocabSize: 12, layers: 2, heads: 2, dModel: 16, dropout: 0.3 });
+  const p = initGPT(c, 6);
+  const input = ids2d(randomIds(2, 8, 12, 3));
+  tf.tidy(() => {
+    const noDrop = gptForward(p, { ...c, dropout: 0 }, input).logits;
+    assertAllClose(gptForward(p, c, input).logits, noDrop, { atol: 0 });
+    assertAllClose(gptForward(p, { ...c, dropout: 0 }, input, { dropoutSeed: 1 }).logits, noDrop, {
+      atol: 0,
+    });
+    const a = gptForward(p, c, input, { dropoutSeed: 1 }).logits;
+    const b = gptForward(p, c, input, { dropoutSeed: 1 }).logits;
+    const other = gptForward(p, c, input, { dropoutSeed: 2 }).logits;
+    assertAllClose(a, b, { atol: 0 });
+    assert(maxAbsDiff(a, noDrop) > 1e-3, "dropout changes the logits");
+    assert(maxAbsDiff(a, other) > 1e-3, "another seed, other masks");
+  });
+  tf.dispose(input);
+  disposeGPT(p);
+});
+
+/** Plain cross-entropy of next-token logits [B, T, V] against targets [B, T]. */
+function crossEntropy(logits: tf.Tensor, targets: tf.Tensor, V: number): tf.Scalar {
+  return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(targets, V)), -1)));
+}
+
+Deno.test("a tiny GPT overfits a 40-character text to near-zero loss", () => {
+  const text = "the quick brown fox jumps over the lazy ";
+  assertEquals(text.length, 40);
+  const chars = [...new Set(text)].sort();
+  const ids = [...text].map((ch) => chars.indexOf(ch));
+  const c = gptConfig({
+    vocabSize: chars.length,
+    layers: 2,
+    heads: 2,
+    dModel: 32,
+    contextLength: 40,
+  });
+  const p = initGPT(c, 1);
+  const inputs = ids2d([ids.slice(0, 39)]);
+  const targets = ids2d([ids.slice(1)]);
+  const vars = gptParameters(p);
+  const opt = createOptimizer({ learningRate: 3e-3 });
+  const lossFn = () => crossEntropy(gptForward(p, c, inputs).logits, targets, c.vocabSize);
+  let loss = Infinity;
+  const first = tf.tidy(() => lossFn().dataSync()[0]);
+  for (let step = 0; step < 300 && loss > 0.02; step++) {
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(lossFn, vars);
+      opt.applyGradients(vars, vars.map((v) => grads[v.name]));
+      loss = value.dataSync()[0];
+    });
+  }
+  console.log(`overfit: loss ${first.toFixed(3)} → ${loss.toFixed(4)}`);
+  assert(first > 2.5, `starts near ln ${chars.length} = ${Math.log(chars.length).toFixed(2)}`);
+  assert(loss < 0.05, `loss ${loss} after training`);
+  // greedy continuation from the first character reproduces the text
+  const out = [ids[0]];
+  let cache = createKVCache(c);
+  for (let t = 0; t < 39; t++) {
+    const x = ids2d([[out[t]]]);
+    const r = gptForwardCached(p, c, x, cache);
+    out.push(tf.tidy(() => tf.argMax(r.logits.reshape([-1])).dataSync()[0]));
+    tf.dispose([x, r.logits]);
+    cache = r.cache;
+  }
+  disposeKVCache(cache);
+  assertEquals(out.map((i) => chars[i]).join(""), text);
+  opt.dispose();
+  tf.dispose([inputs, targets]);
+  disposeGPT(p);
+});
+
+Deno.test("no tensor growth across training steps (with dropout) and cached generation", async () => {
+  const c = gptConfig({ vocabSize: 16, layers: 2, heads: 2, dModel: 16, dropout: 0.1 });
+  const p = initGPT(c, 2);
+  const vars = gptParameters(p);
+  const opt = createOptimizer({ learningRate: 1e-3 });
+  const inputs = ids2d(randomIds(2, 10, 16, 1));
+  const targets = ids2d(randomIds(2, 10, 16, 2));
+  let step = 0;
+  await assertNoTensorGrowth(
+    () =>
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(
+          () =>
+            crossEntropy(
+              gptForward(p, c, inputs, { dropoutSeed: step++ }).logits,
+              targets,
+              c.vocabSize,
+            ),
+          vars,
+        );
+        opt.applyGradients(vars, vars.map((v) => grads[v.name]));
+      }),
+    4,
+    "training step",
+  );
+  let cache = createKVCache(c);
+  let next = 3;
+  await assertNoTensorGrowth(
+    () => {
+      const x = ids2d([[next]]);
+      const r = gptForwardCached(p, c, x, cache);
+      next = tf.tidy(() => tf.argMax(r.logits.reshape([-1])).dataSync()[0]);
+      tf.dispose([x, r.logits]);
+      cache = r.cache;
+    },
+    6,
+    "cached generation step",
+  );
+  disposeKVCache(cache);
+  opt.dispose();
+  tf.dispose([inputs, targets]);
+  disposeGPT(p);
+});
+
+Deno.test("presets describe the papers' models", () => {
+  assertEquals(
+    [GPT1_CONFIG.layers, GPT1_CONFIG.dModel, GPT1_CONFIG.heads, GPT1_CONFIG.dFF],
+    [12, 768, 12, 3072],
+  );
+  assertEquals([GPT1_CONFIG.contextLength, GPT1_CONFIG.vocabSize, GPT1_CONFIG.norm], [
+    512,
+    40478,
+    "post",
+  ]);
+  assertEquals([GPT2_SMALL_CONFIG.contextLength, GPT2_SMALL_CONFIG.vocabSize], [1024, 50257]);
+  assertEquals(GPT2_SMALL_CONFIG.norm, "pre");
+  assertEquals([GPT_TINY.layers, GPT_TINY.heads, GPT_TINY.dModel, GPT_TINY.contextLength], [
+    4,
+    4,
+    128,
+    64,
+  ]);
+});

@@ -27,3 +27,4 @@ export * from "./lib/coreference.ts";
 export * from "./lib/gpt.ts";
 export * from "./lib/checkpoint.ts";
 export * from "./lib/objectives.ts";
+export * from "./lib/sampling.ts";

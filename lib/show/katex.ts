@@ -119,7 +119,7 @@ const SYMBOLS: Record<string, string> = {
     vartheta ϑ  iota ι  kappa κ  lambda λ  mu μ  nu ν  xi ξ  pi π  rho ρ  sigma σ  tau τ
     upsilon υ  phi ϕ  varphi φ  chi χ  psi ψ  omega ω  Gamma Γ  Delta Δ  Theta Θ  Lambda Λ
     Xi Ξ  Pi Π  Sigma Σ  Upsilon Υ  Phi Φ  Psi Ψ  Omega Ω  ell ℓ  nabla ∇  partial ∂
-    infty ∞  sum Σ  prod ∏  int ∫  ldots …  dots …  cdots ⋯  vdots ⋮  ddots ⋱  circ ∘
+    infty ∞  sum Σ  prod ∏  int ∫  ldots …  dots …  cdots ⋯  vdots ⋮  ddots ⋱  circ ∘  hookleftarrow ↵
     top ⊤  bot ⊥  prime ′  forall ∀  exists ∃  neg ¬  lnot ¬  emptyset ∅  langle ⟨  rangle ⟩
     lfloor ⌊  rfloor ⌋  lceil ⌈  rceil ⌉  lvert |  rvert |  vert |  lVert ‖  rVert ‖  Vert ‖
     lbrace {  rbrace }  backslash \\  dagger †  checkmark ✓`),

@@ -28,3 +28,4 @@ export * from "./lib/gpt.ts";
 export * from "./lib/checkpoint.ts";
 export * from "./lib/objectives.ts";
 export * from "./lib/sampling.ts";
+export * from "./lib/pretraining.ts";

@@ -29,3 +29,4 @@ export * from "./lib/checkpoint.ts";
 export * from "./lib/objectives.ts";
 export * from "./lib/sampling.ts";
 export * from "./lib/pretraining.ts";
+export * from "./lib/finetune.ts";

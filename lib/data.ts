@@ -218,6 +218,132 @@ export async function loadItSentences(): Promise<Splits<ItSentence>> {
   });
 }
 
+/** A sentiment example of chapter 08: a sentence and its polarity (1 positive, 0 negative). */
+export interface SentimentExample {
+  /** e.g. "雨后行人楼上独坐，心中舞歌。" */
+  text: string;
+  /** 1 positive, 0 negative. */
+  label: number;
+}
+
+/** An entailment example: label 0 entails, 1 neutral, 2 contradicts. */
+export interface EntailmentExample {
+  /** e.g. "雨后渔父楼上独坐，林大。" */
+  premise: string;
+  /** e.g. "林不小。" (entails). */
+  hypothesis: string;
+  /** 0 entails, 1 neutral, 2 contradicts ({@link ENTAILMENT_LABELS}). */
+  label: number;
+}
+
+/** The names of the entailment labels, by id. */
+export const ENTAILMENT_LABELS: readonly string[] = ["entails", "neutral", "contradicts"];
+
+/** A similarity example: two sentences, label 1 when one paraphrases the other. */
+export interface SimilarityExample {
+  /** The first sentence. */
+  a: string;
+  /** The second sentence (one slot differs from the first). */
+  b: string;
+  /** 1 paraphrase, 0 not. */
+  label: number;
+}
+
+/** A multiple-choice example: a short story and 2–4 endings, `label` the fitting one. */
+export interface MultipleChoiceExample {
+  /** The story, e.g. "行人江上，阴雨连绵，四下无人。" */
+  context: string;
+  /** The candidate endings, e.g. "于是撑伞回家。" */
+  endings: string[];
+  /** The index of the fitting ending. */
+  label: number;
+}
+
+/** Train, validation and test examples of one task. */
+export interface TaskSplits<T> {
+  /** The examples to train on. */
+  train: T[];
+  /** Held-out examples to choose settings with. */
+  validation: T[];
+  /** Held-out examples to report. */
+  test: T[];
+}
+
+/** The four fine-tuning tasks of chapter 08. */
+export interface FineTuneTasks {
+  /** Sentiment classification (2 classes). */
+  sentiment: TaskSplits<SentimentExample>;
+  /** Entailment (3 classes). */
+  entailment: TaskSplits<EntailmentExample>;
+  /** Similarity: paraphrase or not (2 classes). */
+  similarity: TaskSplits<SimilarityExample>;
+  /** Multiple choice among 2–4 story endings. */
+  multipleChoice: TaskSplits<MultipleChoiceExample>;
+}
+
+function taskText(x: unknown, where: string, name: string): string {
+  if (typeof x !== "string" || x.length === 0) {
+    throw new Error(`${where}: expected a non-empty "${name}" string`);
+  }
+  return x;
+}
+
+function taskLabel(x: unknown, classes: number, where: string): number {
+  if (!Number.isInteger(x) || (x as number) < 0 || (x as number) >= classes) {
+    throw new Error(`${where}: label ${String(x)} is outside 0 … ${classes - 1}`);
+  }
+  return x as number;
+}
+
+/**
+ * The fine-tuning tasks of chapter 08 (`data/finetune_tasks.json`, made by
+ * `data/make_tasks.ts`): 600 training, 120 validation and 240 test examples per task, in
+ * Chinese written with characters common in Tang poems. The splits are lexical: the words that
+ * decide a label (feeling characters, adjective triples, synonym pairs, story situations) in
+ * validation and test never occur in training, so only knowledge from pretraining can help
+ * with them. Each example is checked on loading (non-empty texts, labels in range, 2–4
+ * endings).
+ */
+export async function loadFineTuneTasks(): Promise<FineTuneTasks> {
+  const name = "finetune_tasks.json";
+  const raw = JSON.parse(await loadDataText(name)) as Record<string, Record<string, unknown>>;
+  function splits<T>(task: string, check: (x: Record<string, unknown>, where: string) => T) {
+    const get = (split: "train" | "validation" | "test") => {
+      const items = raw[task]?.[split];
+      if (!Array.isArray(items)) throw new Error(`data/${name}: expected ${task}.${split} array`);
+      return items.map((x, i) => check(x, `data/${name} ${task}.${split}[${i}]`));
+    };
+    return { train: get("train"), validation: get("validation"), test: get("test") };
+  }
+  return {
+    sentiment: splits("sentiment", (x, w) => ({
+      text: taskText(x.text, w, "text"),
+      label: taskLabel(x.label, 2, w),
+    })),
+    entailment: splits("entailment", (x, w) => ({
+      premise: taskText(x.premise, w, "premise"),
+      hypothesis: taskText(x.hypothesis, w, "hypothesis"),
+      label: taskLabel(x.label, 3, w),
+    })),
+    similarity: splits("similarity", (x, w) => ({
+      a: taskText(x.a, w, "a"),
+      b: taskText(x.b, w, "b"),
+      label: taskLabel(x.label, 2, w),
+    })),
+    multipleChoice: splits("multipleChoice", (x, w) => {
+      const endings = x.endings;
+      if (!Array.isArray(endings) || endings.length < 2 || endings.length > 4) {
+        throw new Error(`${w}: expected 2–4 endings`);
+      }
+      return {
+        context: taskText(x.context, w, "context"),
+        endings: endings.map((e, i) => taskText(e, w, `endings[${i}]`)),
+        label: taskLabel(x.label, endings.length, w),
+      };
+    }),
+  };
+}
+
 /** Options of {@link loadTangPoems}. */
 export interface TangPoemOptions {
   /** Convert traditional characters to simplified ones with opencc-js (default true). */

@@ -16,6 +16,7 @@ import {
   type ItSentence,
   lmBatches,
   loadDataText,
+  loadFineTuneTasks,
   loadItSentences,
   loadTangPoems,
   loadTranslationPairs,
@@ -362,4 +363,43 @@ Deno.test("lmBatches: targets are the inputs shifted by one; seeded per step", (
     Error,
     "batchSize",
   );
+});
+
+Deno.test("fine-tuning tasks: the generator reproduces the committed file exactly", async () => {
+  assertEquals(await regenerate("make_tasks.ts"), await loadDataText("finetune_tasks.json"));
+});
+
+Deno.test("fine-tuning tasks: sizes, labels, and lexical splits with no overlap", async () => {
+  const tasks = await loadFineTuneTasks();
+  for (const [name, t] of Object.entries(tasks)) {
+    assertEquals([t.train.length, t.validation.length, t.test.length], [600, 120, 240], name);
+    const keys = (xs: unknown[]) => new Set(xs.map((x) => JSON.stringify(x)));
+    const [tr, va, te] = [keys(t.train), keys(t.validation), keys(t.test)];
+    for (const k of va) assert(!tr.has(k) && !te.has(k), `${name}: ${k} in two splits`);
+    for (const k of te) assert(!tr.has(k), `${name}: ${k} in train and test`);
+  }
+  // hand-checked examples
+  assertEquals(tasks.sentiment.train[0], { text: "雨后行人楼上独坐，心中舞歌。", label: 1 });
+  assertEquals(tasks.entailment.train[0], {
+    premise: "雨后渔父楼上独坐，林大。",
+    hypothesis: "林不小。",
+    label: 0,
+  });
+  assertEquals(tasks.similarity.train[0], {
+    a: "日暮朋友在山中饮酒。",
+    b: "日暮朋友在山间饮酒。",
+    label: 1,
+  });
+  assertEquals(
+    tasks.multipleChoice.train[0].endings[tasks.multipleChoice.train[0].label],
+    "于是披蓑回家。",
+  );
+  // the deciding feeling characters of the test split never occur in training texts
+  const trainText = tasks.sentiment.train.map((x) => x.text).join("");
+  for (const c of "畅庆贺兴忧凄惨叹") assert(!trainText.includes(c), c);
+  const mcTrain = tasks.multipleChoice.train.flatMap((x) => x.endings);
+  for (const x of tasks.multipleChoice.test) {
+    assert(x.endings.length >= 2 && x.endings.length <= 4);
+    for (const e of x.endings) assert(!mcTrain.includes(e), e);
+  }
 });

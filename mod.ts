@@ -30,3 +30,4 @@ export * from "./lib/objectives.ts";
 export * from "./lib/sampling.ts";
 export * from "./lib/pretraining.ts";
 export * from "./lib/finetune.ts";
+export * from "./lib/finetune_experiment.ts";

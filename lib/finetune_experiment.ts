@@ -1,0 +1,354 @@
+/**
+ * Chapter 08's experiment: a miniature of GPT-1's transfer results (Radford et al. 2018, §5).
+ * A small GPT is pre-trained once on Tang poems, with the tasks' characters in its vocabulary;
+ * every fine-tuning run then starts from a fresh copy of some of its weights:
+ *
+ * - all of them (GPT-1) or none (from scratch), on each of the four tasks;
+ * - the embeddings and the first k blocks (k = 0 … n, the paper's Figure 2), the rest fresh;
+ * - with λ = 0.5 or λ = 0 in L₃ = L₂ + λ·L₁, and full fine-tuning or a linear probe.
+ *
+ * ```ts
+ * const settings = fineTuneSettings(isQuick());
+ * const tasks = await loadFineTuneTasks();
+ * const corpus = commonCharacterCorpus(await loadTangPoems(), settings.pretraining.characters,
+ *   taskText(tasks));
+ * const config = pretrainingConfig(settings.pretraining, corpus.vocab.size);
+ * const pretrained = initGPT(config, settings.pretraining.seed);
+ * await pretrain(pretrained, config, corpus.trainIds, settings.pretraining);
+ * const run = await transferRun(pretrained, config, corpus.vocab, tasks, "sentiment", settings);
+ * run.testAccuracy;
+ * ```
+ *
+ * Nothing here draws: a chapter passes `onStep` a display.
+ *
+ * @module
+ */
+import type { Vocabulary } from "./tokenizer.ts";
+import type { FineTuneTasks } from "./data.ts";
+import { disposeGPT, type GPTConfig, type GPTParams, initGPT, namedGPTParameters } from "./gpt.ts";
+import {
+  disposeFineTuneBatch,
+  disposeFineTuneHead,
+  encodeChars,
+  fineTuneBatch,
+  fineTuneLoss,
+  type FineTuneModel,
+  fineTuneVariables,
+  initFineTune,
+  predictClasses,
+  type TaskInput,
+  type TaskKind,
+} from "./finetune.ts";
+import { type PretrainingSettings, pretrainingSettings } from "./pretraining.ts";
+import { batchIndices, createAdamW, fit, type StepReport, warmupCosine } from "./train.ts";
+
+/** The names of chapter 08's tasks (the keys of `FineTuneTasks`). */
+export type TaskName = keyof FineTuneTasks;
+
+/** The tasks in the order the chapter shows them. */
+export const TASK_NAMES: readonly TaskName[] = [
+  "sentiment",
+  "entailment",
+  "similarity",
+  "multipleChoice",
+];
+
+/** Each task's input format (Figure 1) and number of classes K (multiple choice: most endings). */
+export const TASK_FORMATS: Readonly<Record<TaskName, { task: TaskKind; classes: number }>> = {
+  sentiment: { task: "classification", classes: 2 },
+  entailment: { task: "entailment", classes: 3 },
+  similarity: { task: "similarity", classes: 2 },
+  multipleChoice: { task: "multipleChoice", classes: 4 },
+};
+
+/** The sizes and schedules of chapter 08's runs. */
+export interface FineTuneSettings {
+  /** How the shared body is pre-trained (chapter 06's settings with fewer steps). */
+  pretraining: PretrainingSettings;
+  /** Optimiser steps of every fine-tuning run. */
+  steps: number;
+  /** Examples per step. */
+  batchSize: number;
+  /** AdamW's peak learning rate (linear warmup, then cosine decay to 0, as GPT-1). */
+  learningRate: number;
+  /** Warmup steps. */
+  warmupSteps: number;
+  /** AdamW's decoupled weight decay. */
+  weightDecay: number;
+  /** Gradients are clipped to this global norm. */
+  clipNorm: number;
+  /** λ of L₃ = L₂ + λ·L₁ (GPT-1: 0.5). */
+  lambda: number;
+  /** Measure accuracy on at most this many examples of each split (all when undefined). */
+  evalExamples?: number;
+  /** Seed of the scratch and fresh weights, the heads and the batch order. */
+  seed: number;
+}
+
+/**
+ * Chapter 08's settings. The body is chapter 06's model (quick: 2 blocks, d_model 64;
+ * full: 3 blocks, d_model 96) pre-trained for 60 (quick) or 300 (full) steps; every
+ * fine-tuning run takes 100 steps of 16 examples (quick: 20 steps of 8, measured on the
+ * first 60 examples of each split — enough to run, not to compare) at a peak learning rate
+ * of 10⁻³, with λ = 0.5.
+ */
+export function fineTuneSettings(quick: boolean): FineTuneSettings {
+  const base = pretrainingSettings(quick);
+  return {
+    pretraining: quick ? base : { ...base, steps: 300 },
+    steps: quick ? 20 : 100,
+    batchSize: quick ? 8 : 16,
+    learningRate: 1e-3,
+    warmupSteps: quick ? 2 : 10,
+    weightDecay: 0.01,
+    clipNorm: 1,
+    lambda: 0.5,
+    evalExamples: quick ? 60 : undefined,
+    seed: 8,
+  };
+}
+
+/** Every text of every task and split, joined: the characters the vocabulary must hold. */
+export function taskText(tasks: FineTuneTasks): string {
+  const parts: string[] = [];
+  for (const name of TASK_NAMES) {
+    for (const split of ["train", "validation", "test"] as const) {
+      for (const x of tasks[name][split] as unknown as Record<string, unknown>[]) {
+        for (const v of Object.values(x)) {
+          if (typeof v === "string") parts.push(v);
+          else if (Array.isArray(v)) parts.push(...(v as string[]));
+        }
+      }
+    }
+  }
+  return parts.join("");
+}
+
+/** A task's examples as model inputs and labels. */
+export interface TaskExamples {
+  /** The inputs, as character ids. */
+  inputs: TaskInput[];
+  /** The labels. */
+  labels: number[];
+}
+
+/** The examples of one task and split, encoded with `vocab` ({@link encodeChars}). */
+export function taskExamples(
+  tasks: FineTuneTasks,
+  task: TaskName,
+  split: "train" | "validation" | "test",
+  vocab: Vocabulary,
+): TaskExamples {
+  const enc = (s: string) => encodeChars(vocab, s);
+  const labels: number[] = [];
+  let inputs: TaskInput[];
+  switch (task) {
+    case "sentiment":
+      inputs = tasks.sentiment[split].map((x) => {
+        labels.push(x.label);
+        return { task: "classification", text: enc(x.text) };
+      });
+      break;
+    case "entailment":
+      inputs = tasks.entailment[split].map((x) => {
+        labels.push(x.label);
+        return { task: "entailment", premise: enc(x.premise), hypothesis: enc(x.hypothesis) };
+      });
+      break;
+    case "similarity":
+      inputs = tasks.similarity[split].map((x) => {
+        labels.push(x.label);
+        return { task: "similarity", a: enc(x.a), b: enc(x.b) };
+      });
+      break;
+    case "multipleChoice":
+      inputs = tasks.multipleChoice[split].map((x) => {
+        labels.push(x.label);
+        return { task: "multipleChoice", context: enc(x.context), answers: x.endings.map(enc) };
+      });
+      break;
+    default:
+      throw new Error(`taskExamples: unknown task ${JSON.stringify(task)}`);
+  }
+  return { inputs, labels };
+}
+
+/**
+ * A new body with fresh variables: initGPT(config, seed), then the pretrained values copied
+ * into the token and position embeddings and blocks 0 … k − 1 when `layers` = k (0 … n; with
+ * k = n also the final layer norm), or into nothing when `layers` is `"none"` (from scratch).
+ * The pretrained variables are never shared, so fine-tuning the copy leaves them unchanged.
+ */
+export function transferBody(
+  pretrained: GPTParams,
+  config: GPTConfig,
+  layers: number | "none",
+  seed: number,
+): GPTParams {
+  const n = config.layers;
+  if (layers !== "none" && !(Number.isInteger(layers) && layers >= 0 && layers <= n)) {
+    throw new Error(`transferBody: layers must be "none" or 0 … ${n}, got ${layers}`);
+  }
+  const body = initGPT(config, seed);
+  if (layers === "none") return body;
+  const source = new Map(namedGPTParameters(pretrained));
+  const copied = (name: string) => {
+    const block = /^blocks\.(\d+)\./.exec(name);
+    if (block) return Number(block[1]) < layers;
+    if (name.startsWith("finalNorm.")) return layers === n;
+    return name === "tokenEmbedding" || name === "positionEmbedding";
+  };
+  for (const [name, v] of namedGPTParameters(body)) {
+    if (!copied(name)) continue;
+    const from = source.get(name);
+    if (!from) throw new Error(`transferBody: the pretrained model has no ${name}`);
+    v.assign(from);
+  }
+  return body;
+}
+
+/** Options of {@link fineTuneTask}. */
+export interface FineTuneRunOptions {
+  /** `"full"` (GPT-1) or `"probe"` (body frozen). Default `"full"`. */
+  regime?: "full" | "probe";
+  /** λ of L₃; default `settings.lambda`. */
+  lambda?: number;
+  /** Called after every step (a display). */
+  onStep?: (report: StepReport) => void | Promise<void>;
+}
+
+/**
+ * Fine-tunes `body` on a task's training examples: {@link initFineTune} (head seed
+ * `settings.seed`), then `settings.steps` steps of AdamW on loss₃ = loss₂ + λ·loss₁ over
+ * minibatches drawn epoch by epoch in a seeded order, with warmup and cosine decay. Returns
+ * the model (its body is `body`; free it with `disposeFineTuneHead` and `disposeGPT`) and the
+ * training losses.
+ */
+export async function fineTuneTask(
+  body: GPTParams,
+  config: GPTConfig,
+  vocab: Vocabulary,
+  task: TaskName,
+  train: TaskExamples,
+  settings: FineTuneSettings,
+  opts: FineTuneRunOptions = {},
+): Promise<{ model: FineTuneModel; losses: number[] }> {
+  const { regime = "full", lambda = settings.lambda } = opts;
+  const { steps, batchSize, learningRate: peak, warmupSteps } = settings;
+  const model = initFineTune(body, config, vocab, { ...TASK_FORMATS[task], seed: settings.seed });
+  const n = train.inputs.length;
+  const perEpoch = Math.ceil(n / batchSize);
+  const epochs = new Map<number, number[][]>();
+  const batchOf = (step: number) => {
+    const epoch = Math.floor((step - 1) / perEpoch);
+    if (!epochs.has(epoch)) epochs.set(epoch, batchIndices(n, batchSize, settings.seed + epoch));
+    return epochs.get(epoch)![(step - 1) % perEpoch];
+  };
+  const optimizer = createAdamW({
+    learningRate: warmupCosine({ peak, warmupSteps, totalSteps: steps }),
+    weightDecay: settings.weightDecay,
+  });
+  try {
+    const { losses } = await fit({
+      variables: fineTuneVariables(model, regime),
+      steps,
+      optimizer,
+      clipNorm: settings.clipNorm,
+      loss: (step) => {
+        const picks = batchOf(step);
+        const batch = fineTuneBatch(
+          model,
+          picks.map((i) => train.inputs[i]),
+          picks.map((i) => train.labels[i]),
+        );
+        return fineTuneLoss(model, batch, { lambda }).loss;
+      },
+      onStep: opts.onStep,
+    });
+    return { model, losses };
+  } catch (e) {
+    disposeFineTuneHead(model);
+    throw e;
+  } finally {
+    optimizer.dispose();
+  }
+}
+
+/** The fraction of `examples` whose predicted class ({@link predictClasses}) is the label. */
+export function accuracy(m: FineTuneModel, examples: TaskExamples, batchSize = 64): number {
+  const n = examples.inputs.length;
+  if (n === 0) throw new Error("accuracy: no examples");
+  let right = 0;
+  for (let i = 0; i < n; i += batchSize) {
+    const batch = fineTuneBatch(m, examples.inputs.slice(i, i + batchSize));
+    try {
+      predictClasses(m, batch).forEach((p, j) => {
+        if (p === examples.labels[i + j]) right++;
+      });
+    } finally {
+      disposeFineTuneBatch(batch);
+    }
+  }
+  return right / n;
+}
+
+/** Options of {@link transferRun}. */
+export interface TransferRunOptions extends FineTuneRunOptions {
+  /** Pretrained layers transferred ({@link transferBody}); default all, `"none"` = scratch. */
+  layers?: number | "none";
+  /** Keep the fine-tuned model (the caller frees it) instead of freeing it. */
+  keep?: boolean;
+}
+
+/** The result of {@link transferRun}. */
+export interface TransferRun {
+  /** Accuracy on the task's test split. */
+  testAccuracy: number;
+  /** Accuracy on the task's validation split. */
+  validationAccuracy: number;
+  /** The training loss₃ of every step. */
+  losses: number[];
+  /** The fine-tuned model, with `keep`. */
+  model?: FineTuneModel;
+}
+
+/**
+ * One run of the experiment: a body from {@link transferBody} (fresh weights seeded by
+ * `settings.seed + 1`), fine-tuned on the task ({@link fineTuneTask}) and measured on its
+ * validation and test splits (their first `settings.evalExamples` examples when set). Without `keep`, every tensor of the run is freed.
+ */
+export async function transferRun(
+  pretrained: GPTParams,
+  config: GPTConfig,
+  vocab: Vocabulary,
+  tasks: FineTuneTasks,
+  task: TaskName,
+  settings: FineTuneSettings,
+  opts: TransferRunOptions = {},
+): Promise<TransferRun> {
+  const body = transferBody(pretrained, config, opts.layers ?? config.layers, settings.seed + 1);
+  let model: FineTuneModel | undefined;
+  let kept = false;
+  try {
+    const train = taskExamples(tasks, task, "train", vocab);
+    const run = await fineTuneTask(body, config, vocab, task, train, settings, opts);
+    model = run.model;
+    const measure = (split: "validation" | "test") => {
+      const all = taskExamples(tasks, task, split, vocab);
+      const n = settings.evalExamples ?? all.inputs.length;
+      return accuracy(model!, { inputs: all.inputs.slice(0, n), labels: all.labels.slice(0, n) });
+    };
+    const result: TransferRun = {
+      testAccuracy: measure("test"),
+      validationAccuracy: measure("validation"),
+      losses: run.losses,
+    };
+    kept = opts.keep === true;
+    return kept ? { ...result, model } : result;
+  } finally {
+    if (!kept) {
+      if (model) disposeFineTuneHead(model);
+      disposeGPT(body);
+    }
+  }
+}

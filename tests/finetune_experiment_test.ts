@@ -1,0 +1,165 @@
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import { charVocabulary, type FineTuneTasks } from "../lib/data.ts";
+import { disposeGPT, gptConfig, initGPT, namedGPTParameters } from "../lib/gpt.ts";
+import {
+  disposeFineTuneBatch,
+  disposeFineTuneHead,
+  fineTuneBatch,
+  predictClasses,
+} from "../lib/finetune.ts";
+import {
+  accuracy,
+  fineTuneSettings,
+  fineTuneTask,
+  TASK_NAMES,
+  taskExamples,
+  taskText,
+  transferBody,
+  transferRun,
+} from "../lib/finetune_experiment.ts";
+import { assertNoTensorGrowth, initBackend } from "../lib/tensor.ts";
+
+await initBackend();
+
+const splits = <T>(items: T[]) => ({ train: items, validation: items.slice(0, 2), test: items });
+const TASKS: FineTuneTasks = {
+  sentiment: splits([
+    { text: "春风好", label: 1 },
+    { text: "秋雨愁", label: 0 },
+    { text: "花月好", label: 1 },
+    { text: "夜雨愁", label: 0 },
+  ]),
+  entailment: splits([
+    { premise: "山大", hypothesis: "山不小", label: 0 },
+    { premise: "山大", hypothesis: "水大", label: 1 },
+    { premise: "山大", hypothesis: "山小", label: 2 },
+  ]),
+  similarity: splits([
+    { a: "春山", b: "春峰", label: 1 },
+    { a: "春山", b: "秋山", label: 0 },
+  ]),
+  multipleChoice: splits([
+    { context: "雨夜", endings: ["回家", "看花"], label: 0 },
+    { context: "春日", endings: ["看花", "回家", "饮酒"], label: 1 },
+  ]),
+};
+const vocab = charVocabulary([], taskText(TASKS));
+const config = gptConfig({
+  vocabSize: vocab.size,
+  contextLength: 16,
+  layers: 2,
+  heads: 2,
+  dModel: 8,
+  dFF: 16,
+});
+const settings = {
+  ...fineTuneSettings(true),
+  steps: 3,
+  batchSize: 2,
+  warmupSteps: 1,
+  evalExamples: undefined,
+};
+
+const values = (p: ReturnType<typeof initGPT>) =>
+  new Map(namedGPTParameters(p).map(([name, v]) => [name, Array.from(v.dataSync())]));
+
+Deno.test("taskText holds every character of every split; taskExamples encodes them", () => {
+  for (const c of "春风好秋雨愁山不小水峰雨夜回家看花饮酒日") assert(taskText(TASKS).includes(c));
+  const mc = taskExamples(TASKS, "multipleChoice", "train", vocab);
+  assertEquals(mc.labels, [0, 1]);
+  assertEquals(mc.inputs[1], {
+    task: "multipleChoice",
+    context: vocab.encode(["春", "日"]),
+    answers: [["看", "花"], ["回", "家"], ["饮", "酒"]].map((a) => vocab.encode(a)),
+  });
+  const sim = taskExamples(TASKS, "similarity", "validation", vocab);
+  assertEquals(sim.inputs[0], {
+    task: "similarity",
+    a: vocab.encode(["春", "山"]),
+    b: vocab.encode(["春", "峰"]),
+  });
+  assertEquals(TASK_NAMES.length, 4);
+});
+
+Deno.test("transferBody copies the embeddings and the first k blocks, the rest is fresh", () => {
+  const pretrained = initGPT(config, 1);
+  const fresh = values(initGPT(config, 2));
+  const source = values(pretrained);
+  for (const layers of ["none", 0, 1, 2] as const) {
+    const body = transferBody(pretrained, config, layers, 2);
+    for (const [name, v] of values(body)) {
+      const block = /^blocks\.(\d+)\./.exec(name);
+      const copied = layers !== "none" &&
+        (block
+          ? Number(block[1]) < layers
+          : name.startsWith("finalNorm.")
+          ? layers === config.layers
+          : true);
+      assertEquals(v, (copied ? source : fresh).get(name), `${name} with layers ${layers}`);
+    }
+    disposeGPT(body);
+  }
+  assertThrows(() => transferBody(pretrained, config, 3, 2), Error, `"none" or 0 … 2`);
+  disposeGPT(pretrained);
+});
+
+Deno.test("fine-tuning a copy leaves the pretrained weights unchanged; a probe leaves the body too", async () => {
+  const pretrained = initGPT(config, 1);
+  const before = values(pretrained);
+  const train = taskExamples(TASKS, "sentiment", "train", vocab);
+  const body = transferBody(pretrained, config, 2, 3);
+  const bodyBefore = values(body);
+  const probe = await fineTuneTask(body, config, vocab, "sentiment", train, settings, {
+    regime: "probe",
+  });
+  assertEquals(probe.losses.length, 3);
+  assert(probe.losses.every(Number.isFinite));
+  assertEquals(values(body), bodyBefore);
+  disposeFineTuneHead(probe.model);
+  const full = await fineTuneTask(body, config, vocab, "sentiment", train, settings);
+  assert([...values(body)].some(([name, v]) => v.some((x, i) => x !== bodyBefore.get(name)![i])));
+  assertEquals(values(pretrained), before);
+  disposeFineTuneHead(full.model);
+  disposeGPT(body);
+  disposeGPT(pretrained);
+});
+
+Deno.test("accuracy counts predictClasses against the labels, in any chunking", async () => {
+  const pretrained = initGPT(config, 1);
+  const train = taskExamples(TASKS, "multipleChoice", "train", vocab);
+  const body = transferBody(pretrained, config, 1, 3);
+  const { model } = await fineTuneTask(body, config, vocab, "multipleChoice", train, settings);
+  const batch = fineTuneBatch(model, train.inputs);
+  const predicted = predictClasses(model, batch);
+  disposeFineTuneBatch(batch);
+  const expected = predicted.filter((p, i) => p === train.labels[i]).length / train.labels.length;
+  assertEquals(accuracy(model, train), expected);
+  assertEquals(accuracy(model, train, 1), expected);
+  disposeFineTuneHead(model);
+  disposeGPT(body);
+  disposeGPT(pretrained);
+});
+
+Deno.test("transferRun measures accuracies in [0, 1] and frees everything", async () => {
+  const pretrained = initGPT(config, 1);
+  for (const task of TASK_NAMES) {
+    const run = await transferRun(pretrained, config, vocab, TASKS, task, settings, {
+      layers: "none",
+    });
+    assert(run.testAccuracy >= 0 && run.testAccuracy <= 1, task);
+    assert(run.validationAccuracy >= 0 && run.validationAccuracy <= 1, task);
+    assertEquals(run.model, undefined);
+  }
+  await assertNoTensorGrowth(
+    () => transferRun(pretrained, config, vocab, TASKS, "similarity", settings, { lambda: 0 }),
+    3,
+    "transferRun",
+  );
+  const kept = await transferRun(pretrained, config, vocab, TASKS, "sentiment", settings, {
+    keep: true,
+  });
+  assert(kept.model !== undefined);
+  disposeFineTuneHead(kept.model);
+  disposeGPT(kept.model.body);
+  disposeGPT(pretrained);
+});

@@ -26,10 +26,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Scalar, Tensor, Tensor2D, Variable, Variable2D } from "./tf_types.ts";
-import { type GPTConfig, gptParameters, type GPTParams } from "./gpt.ts";
-import { causalMask } from "./attention.ts";
-import { embedTokens, learnedPositions } from "./embedding.ts";
-import { encoderBlock, layerNorm } from "./transformer.ts";
+import { type GPTConfig, gptForward, gptParameters, type GPTParams } from "./gpt.ts";
 import { matMul2d } from "./kernels.ts";
 import { crossEntropy } from "./objectives.ts";
 import { CharTokenizer, SPECIAL_TOKENS, Vocabulary } from "./tokenizer.ts";
@@ -429,18 +426,15 @@ export function fineTuneForward(
     );
   }
   return tf.tidy(() => {
-    const E = tokenTable(m);
-    let x = tf.add(embedTokens(E, batch.ids), learnedPositions(body.positionEmbedding, T));
-    const mask = causalMask(T);
-    const attention: Tensor[] = [];
-    for (const block of body.blocks) {
-      const r = encoderBlock(block, x, { norm: config.norm, activation: config.activation, mask });
-      x = r.output;
-      attention.push(r.trace.weights);
-    }
-    const d = config.dModel;
-    const h = (body.finalNorm ? layerNorm(body.finalNorm, x) : x).reshape([N * T, d]) as Tensor2D;
-    const lmLogits = matMul2d(h, E, true).reshape([N, T, config.vocabSize]);
+    // The body's forward pass with the task-token rows swapped into the token table.
+    const out = gptForward(body, config, batch.ids, {
+      tokenEmbedding: tokenTable(m),
+      hidden: true,
+      trace: opts.trace,
+    });
+    const lmLogits = out.logits;
+    const attention = out.attention;
+    const h = out.hidden!.reshape([N * T, config.dModel]) as Tensor2D;
     // Row selections as one-hot matrix products (the wasm backend has no gradient for gather).
     const rowCount = batch.rows.length;
     const picked = matMul2d(

@@ -365,6 +365,13 @@ export interface GPTForwardOptions {
    * rate 0) dropout is the identity, as at inference.
    */
   dropoutSeed?: number;
+  /**
+   * A token table [V, d] to use in place of `p.tokenEmbedding` (input and tied output), e.g.
+   * the pretrained Wₑ with fine-tuning's task-token rows swapped in.
+   */
+  tokenEmbedding?: Tensor2D;
+  /** Also return the final hidden states hₙ [B, T, d] (after the final LayerNorm, if any). */
+  hidden?: boolean;
 }
 
 /** The result of {@link gptForward}. */
@@ -373,6 +380,8 @@ export interface GPTOutput {
   logits: Tensor;
   /** With `trace`: each block's attention weights [B, h, T, T], rows summing to 1. */
   attention?: Tensor[];
+  /** With `hidden`: the final hidden states hₙ [B, T, d] that the output layer reads. */
+  hidden?: Tensor;
 }
 
 /**
@@ -532,13 +541,18 @@ function gptBlock(
 }
 
 /** logits = LN_f(hₙ)·Wₑᵀ (tied) or ·W_out, for hₙ [B, T, d_model] → [B, T, V]. */
-function outputLogits(ops: BlockOps, p: GPTParams, config: GPTConfig, x: Tensor): Tensor {
+function outputLogits(
+  ops: BlockOps,
+  p: GPTParams,
+  config: GPTConfig,
+  x: Tensor,
+  We: Tensor2D = p.tokenEmbedding,
+): { logits: Tensor; hidden: Tensor } {
   const [B, T, d] = x.shape;
-  const h = (p.finalNorm ? ops.layerNorm(p.finalNorm, x) : x).reshape([B * T, d]) as Tensor2D;
-  const logits = p.output
-    ? ops.linear(h, p.output) as Tensor2D
-    : ops.matMulTransposed(h, p.tokenEmbedding);
-  return logits.reshape([B, T, config.vocabSize]);
+  const hidden = p.finalNorm ? ops.layerNorm(p.finalNorm, x) : x;
+  const h = hidden.reshape([B * T, d]) as Tensor2D;
+  const logits = p.output ? ops.linear(h, p.output) as Tensor2D : ops.matMulTransposed(h, We);
+  return { logits: logits.reshape([B, T, config.vocabSize]), hidden };
 }
 
 function checkIds(ids: Tensor2D, fn: string): void {
@@ -577,9 +591,8 @@ export function gptForward(
   }
   return tidyRecord(() => {
     const drop = makeDropout(config.dropout, opts.dropoutSeed);
-    let x = drop(
-      tf.add(embedTokens(p.tokenEmbedding, ids), learnedPositions(p.positionEmbedding, T)),
-    );
+    const We = opts.tokenEmbedding ?? p.tokenEmbedding;
+    let x = drop(tf.add(embedTokens(We, ids), learnedPositions(p.positionEmbedding, T)));
     const mask = causalMask(T);
     const attention: Tensor[] = [];
     for (const block of p.blocks) {
@@ -587,8 +600,12 @@ export function gptForward(
       x = r.output;
       attention.push(r.weights);
     }
-    const logits = outputLogits(TRAINING_OPS, p, config, x);
-    return opts.trace ? { logits, attention } : { logits };
+    const { logits, hidden } = outputLogits(TRAINING_OPS, p, config, x, We);
+    return {
+      logits,
+      ...(opts.trace ? { attention } : {}),
+      ...(opts.hidden ? { hidden } : {}),
+    };
   });
 }
 
@@ -708,7 +725,7 @@ export function gptForwardCached(
       keys.push(r.keys);
       values.push(r.values);
     });
-    return { logits: outputLogits(GENERATION_OPS, p, config, x), keys, values };
+    return { logits: outputLogits(GENERATION_OPS, p, config, x).logits, keys, values };
   });
   disposeKVCache(cache);
   return {

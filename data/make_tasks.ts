@@ -8,9 +8,10 @@
  * another (a lexical split): the validation and test sentences use sentiment characters,
  * adjective triples, synonym pairs and situations that training never shows. A model trained
  * from scratch has never seen those characters in a labelled example, so their embeddings are
- * random to it and it can only guess; a model pretrained on Tang poems has read them in
- * context (愁 next to 泪, 寒 opposite 暖 in parallel couplets, 日暮 where 黄昏 also goes) and
- * can transfer. All the text uses characters common in Tang poetry.
+ * random to it and it can only guess; a pretrained model has read them in context (chapter 08
+ * pre-trains on the unlabelled prose of make_prose.ts, which uses every split's words) and
+ * can transfer. All the text uses characters common in Tang poetry; the words are in
+ * task_lexicon.ts.
  *
  * - sentiment: "{time}{person}{place}{action}，心中{c₁}{c₂}。" with c₁ ≠ c₂ two feeling
  *   characters of one polarity (label 1 positive, 0 negative).
@@ -25,6 +26,21 @@
  * @module
  */
 import { makeRng } from "../lib/tensor.ts";
+import {
+  actions,
+  feelings,
+  fillers,
+  objects,
+  persons,
+  places,
+  situations,
+  SLOTS,
+  type Split,
+  SPLITS,
+  synonyms,
+  times,
+  triples,
+} from "./task_lexicon.ts";
 
 /** Where to write: the first argument (the tests write to a temporary file), else data/. */
 const OUT: string = Deno.args[0] ?? new URL("./finetune_tasks.json", import.meta.url).pathname;
@@ -39,14 +55,8 @@ const shuffle = <T>(xs: T[]): T[] => {
   return xs;
 };
 
-type Split = "train" | "validation" | "test";
-const SPLITS: Split[] = ["train", "validation", "test"];
 const SIZES: Record<Split, number> = { train: 600, validation: 120, test: 240 };
 
-const times = ["今日", "春来", "秋夜", "清晨", "黄昏", "雨后", "月下", "日暮"];
-const persons = ["游子", "老翁", "少年", "故人", "僧人", "渔父", "行人", "归客"];
-const places = ["江上", "山中", "楼上", "城外", "松下", "门前", "湖边", "桥头"];
-const actions = ["独坐", "相逢", "饮酒", "望月", "看花", "听雨", "吹笛", "回首"];
 const scene = () => pick(times) + pick(persons) + pick(places) + pick(actions);
 
 /** Draws distinct items with `make` until `n` are found (or the space runs out). */
@@ -59,16 +69,6 @@ function draw<T>(n: number, make: () => T, key: (x: T) => string): T[] {
   return [...seen.values()];
 }
 
-// Sentiment: feeling characters, disjoint between splits.
-const feelings: Record<Split, { positive: string[]; negative: string[] }> = {
-  train: {
-    positive: ["欢", "喜", "笑", "乐", "歌", "舞"],
-    negative: ["愁", "悲", "泪", "恨", "苦", "哀"],
-  },
-  validation: { positive: ["悦", "欣", "酣"], negative: ["怨", "伤", "泣"] },
-  test: { positive: ["畅", "庆", "贺", "兴"], negative: ["忧", "凄", "惨", "叹"] },
-};
-
 function sentiment(split: Split) {
   return draw(SIZES[split], () => {
     const label = rng() < 0.5 ? 1 : 0;
@@ -77,22 +77,6 @@ function sentiment(split: Split) {
     return { text: `${scene()}，心中${a}${b}。`, label };
   }, (x) => x.text);
 }
-
-// Entailment: (adjective, synonym, antonym) triples, disjoint between splits.
-const triples: Record<Split, [string, string, string][]> = {
-  train: [
-    ["寒", "冷", "暖"],
-    ["明", "亮", "暗"],
-    ["远", "遥", "近"],
-    ["多", "众", "少"],
-    ["白", "素", "黑"],
-    ["大", "巨", "小"],
-    ["长", "久", "短"],
-  ],
-  validation: [["深", "幽", "浅"], ["满", "盈", "空"], ["高", "峻", "低"]],
-  test: [["静", "寂", "喧"], ["清", "澈", "浊"], ["新", "鲜", "旧"], ["疾", "快", "慢"]],
-};
-const objects = ["天", "水", "山", "路", "夜", "江", "城", "林"];
 
 function entailment(split: Split) {
   return draw(SIZES[split], () => {
@@ -109,29 +93,6 @@ function entailment(split: Split) {
     return { premise, hypothesis: `${hypothesis}。`, label };
   }, (x) => x.premise + x.hypothesis);
 }
-
-// Similarity: synonym pairs per slot, disjoint between splits (two per slot per split).
-const synonyms: Record<Split, Record<"time" | "person" | "place" | "action", string[][]>> = {
-  train: {
-    time: [["黄昏", "日暮"], ["清晨", "拂晓"]],
-    person: [["老翁", "老叟"], ["朋友", "友人"]],
-    place: [["江边", "江畔"], ["山中", "山间"]],
-    action: [["归来", "回来"], ["饮酒", "把酒"]],
-  },
-  validation: {
-    time: [["深夜", "半夜"], ["春天", "春日"]],
-    person: [["游子", "旅人"], ["美人", "佳人"]],
-    place: [["故乡", "家乡"], ["城外", "郊外"]],
-    action: [["哭泣", "落泪"], ["远望", "眺望"]],
-  },
-  test: {
-    time: [["秋天", "秋日"], ["傍晚", "薄暮"]],
-    person: [["孩童", "小儿"], ["书生", "儒生"]],
-    place: [["楼上", "楼头"], ["河边", "水边"]],
-    action: [["睡觉", "入眠"], ["歌唱", "放歌"]],
-  },
-};
-const SLOTS = ["time", "person", "place", "action"] as const;
 
 function similarity(split: Split) {
   const lex = synonyms[split];
@@ -151,33 +112,6 @@ function similarity(split: Split) {
       : { a: sentence(replaced), b: sentence(words), label };
   }, (x) => x.a + x.b);
 }
-
-// Multiple choice: situations (cues → fitting endings), disjoint between splits.
-interface Situation {
-  cues: string[];
-  endings: string[];
-}
-const situations: Record<Split, Situation[]> = {
-  train: [
-    { cues: ["天寒地冻", "大雪纷飞"], endings: ["添衣取暖", "围炉而坐"] },
-    { cues: ["烈日当空", "暑气逼人"], endings: ["摇扇纳凉", "入林避暑"] },
-    { cues: ["大雨倾盆", "阴雨连绵"], endings: ["披蓑回家", "闭门听雨"] },
-    { cues: ["夜深人静", "月落星沉"], endings: ["吹灯入睡", "掩门安眠"] },
-    { cues: ["一日未食", "腹中空虚"], endings: ["煮饭充饥", "取食果腹"] },
-  ],
-  validation: [
-    { cues: ["友人远行", "送别故人"], endings: ["挥手垂泪", "折柳相送"] },
-    { cues: ["故人归来", "久别重逢"], endings: ["把酒言欢", "相拥而笑"] },
-    { cues: ["口干舌燥", "久旱无水"], endings: ["饮水解渴", "煎茶止渴"] },
-  ],
-  test: [
-    { cues: ["走了一天", "筋疲力尽"], endings: ["倒头便睡", "坐下歇息"] },
-    { cues: ["春暖花开", "桃李争春"], endings: ["踏青赏花", "出门看花"] },
-    { cues: ["身染重病", "卧病多日"], endings: ["请医服药", "卧床养病"] },
-    { cues: ["日落西山", "天色已晚"], endings: ["点灯读书", "策马回家"] },
-  ],
-};
-const fillers = ["四下无人", "心中思量", "不知如何", "独自一人", "左右徘徊"];
 
 function multipleChoice(split: Split) {
   const all = situations[split];

@@ -344,6 +344,19 @@ export async function loadFineTuneTasks(): Promise<FineTuneTasks> {
   };
 }
 
+/**
+ * The unlabelled prose chapter 08's body is pre-trained on beside the Tang poems
+ * (`data/prose_zh.txt`, made by `data/make_prose.ts`), one sentence per line: the tasks' words
+ * in frames that are not the tasks' own and carry no labels (feelings after good or bad news,
+ * an adjective with its synonym and against its antonym, two words said to mean the same, a
+ * situation and what people do in it) — the role BooksCorpus plays for GPT-1.
+ */
+export async function loadProse(): Promise<string[]> {
+  const lines = (await loadDataText("prose_zh.txt")).split("\n").filter((l) => l.length > 0);
+  if (lines.length === 0) throw new Error("data/prose_zh.txt: no lines");
+  return lines;
+}
+
 /** Options of {@link loadTangPoems}. */
 export interface TangPoemOptions {
   /** Convert traditional characters to simplified ones with opencc-js (default true). */

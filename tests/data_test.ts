@@ -18,6 +18,7 @@ import {
   loadDataText,
   loadFineTuneTasks,
   loadItSentences,
+  loadProse,
   loadTangPoems,
   loadTranslationPairs,
   POEM_SEPARATOR,
@@ -402,4 +403,35 @@ Deno.test("fine-tuning tasks: sizes, labels, and lexical splits with no overlap"
     assert(x.endings.length >= 2 && x.endings.length <= 4);
     for (const e of x.endings) assert(!mcTrain.includes(e), e);
   }
+});
+
+Deno.test("prose: the generator reproduces the committed file exactly", async () => {
+  assertEquals(await regenerate("make_prose.ts"), await loadDataText("prose_zh.txt"));
+});
+
+Deno.test("prose: every task word in it, no task sentence and no label", async () => {
+  const prose = await loadProse();
+  assertEquals(prose.length, 4000);
+  const text = prose.join("\n");
+  const tasks = await loadFineTuneTasks();
+  // the deciding words of every split, test included, occur in the prose …
+  for (const c of "欢愁悦怨畅庆贺兴忧凄惨叹") assertStringIncludes(text, c);
+  for (const w of ["秋天", "秋日", "孩童", "小儿", "筋疲力尽", "倒头便睡", "静", "喧"]) {
+    assertStringIncludes(text, w);
+  }
+  // … but no example's text does, with or without its final 。
+  const sentences = [
+    ...Object.values(tasks.sentiment).flat().map((x) => x.text),
+    ...Object.values(tasks.entailment).flat().flatMap((x) => [x.premise, x.hypothesis]),
+    ...Object.values(tasks.similarity).flat().flatMap((x) => [x.a, x.b]),
+    ...Object.values(tasks.multipleChoice).flat().flatMap((x) => [x.context, ...x.endings]),
+  ];
+  for (const s of new Set(sentences)) {
+    const body = s.replace(/。$/, "");
+    // a two-character hypothesis such as 林寂 is a word pair the prose must be free to use
+    if ([...body].length <= 3) continue;
+    assert(!text.includes(body), `the prose contains the task text ${s}`);
+  }
+  // nor do the task frames 心中 (sentiment) and 于是 (endings)
+  for (const frame of ["心中", "于是"]) assert(!text.includes(frame), frame);
 });

@@ -9,8 +9,10 @@ import {
 } from "../lib/finetune.ts";
 import {
   accuracy,
+  embeddingLeaning,
   fineTuneSettings,
   fineTuneTask,
+  pretrainingCorpus,
   TASK_NAMES,
   taskExamples,
   taskText,
@@ -18,6 +20,8 @@ import {
   transferRun,
 } from "../lib/finetune_experiment.ts";
 import { assertNoTensorGrowth, initBackend } from "../lib/tensor.ts";
+import { assertAllClose } from "../testing/tensor_assert.ts";
+import * as tf from "@tensorflow/tfjs";
 
 await initBackend();
 
@@ -162,4 +166,52 @@ Deno.test("transferRun measures accuracies in [0, 1] and frees everything", asyn
   disposeFineTuneHead(kept.model);
   disposeGPT(kept.model.body);
   disposeGPT(pretrained);
+});
+
+Deno.test("pretrainingCorpus: poems in front of the prose at the asked share, every task character in the vocabulary", () => {
+  const poems = {
+    train: ["春风吹绿柳，细雨润青苔。", "明月照高楼，清风入我怀。", "白日依山尽，黄河入海流。"],
+    validation: ["春风明月照，细雨入高楼。"],
+  };
+  const prose = ["春天和春日是一个意思。", "秋雨愁人。"];
+  const proseChars = 11 + 5;
+  const poemSettings = (poemShare: number) => ({
+    ...settings,
+    poemShare,
+    pretraining: { ...settings.pretraining, characters: 100 },
+  });
+  const corpus = pretrainingCorpus(poems, prose, TASKS, poemSettings(0.4));
+  // 0.4 / 0.6 · 16 ≈ 10.7 characters of poems wanted: one poem (12) is enough
+  assertEquals(corpus.poems, 1);
+  assertEquals(corpus.characters, { poems: 12, prose: proseChars });
+  const text = corpus.vocab.decode(corpus.trainIds).join("");
+  assertEquals(text, "春风吹绿柳，细雨润青苔。\n春天和春日是一个意思。\n秋雨愁人。\n");
+  for (const c of taskText(TASKS)) assert(corpus.vocab.has(c), c);
+  assertEquals(pretrainingCorpus(poems, prose, TASKS, poemSettings(0)).poems, 0);
+  assertEquals(pretrainingCorpus(poems, prose, TASKS, poemSettings(0.9)).poems, 3);
+  assertThrows(() => pretrainingCorpus(poems, prose, TASKS, poemSettings(1)), Error, "poemShare");
+  assertThrows(() => pretrainingCorpus(poems, [], TASKS, poemSettings(0.1)), Error, "no prose");
+});
+
+Deno.test("embeddingLeaning: cosine to the positive centroid minus cosine to the negative one", () => {
+  const body = initGPT(config, 3);
+  try {
+    const rows = body.tokenEmbedding.arraySync() as number[][];
+    const set = (c: string, v: number[]) => {
+      rows[vocab.idOf(c)] = [...v, ...Array(config.dModel - v.length).fill(0)];
+    };
+    set("好", [2, 0]); // positive group
+    set("愁", [0, 3]); // negative group
+    set("春", [1, 1]); // halfway: 0
+    set("秋", [5, 0]); // along the positive direction: 1
+    set("夜", [0, -1]); // away from the negative one: 0 − (−1) = 1
+    set("雨", [-1, 1]); // (−1 − 1)/√2 = −√2
+    body.tokenEmbedding.assign(tf.tensor2d(rows));
+    const leaning = embeddingLeaning(body, vocab, ["春", "秋", "夜", "雨"], ["好"], ["愁"]);
+    assertAllClose(leaning, [0, 1, 1, -Math.SQRT2], { atol: 1e-5 });
+    assertThrows(() => embeddingLeaning(body, vocab, ["龙"], ["好"], ["愁"]), Error, "龙");
+    assertThrows(() => embeddingLeaning(body, vocab, ["春"], [], ["愁"]), Error, "both groups");
+  } finally {
+    disposeGPT(body);
+  }
 });

@@ -9,6 +9,7 @@ import {
 } from "../lib/finetune.ts";
 import {
   accuracy,
+  accuracyDifferenceError,
   embeddingLeaning,
   fineTuneSettings,
   fineTuneTask,
@@ -187,6 +188,7 @@ Deno.test("pretrainingCorpus: poems in front of the prose at the asked share, ev
   const text = corpus.vocab.decode(corpus.trainIds).join("");
   assertEquals(text, "春风吹绿柳，细雨润青苔。\n春天和春日是一个意思。\n秋雨愁人。\n");
   for (const c of taskText(TASKS)) assert(corpus.vocab.has(c), c);
+  assert(!corpus.vocab.has("照"), "a character only of a poem not taken");
   assertEquals(pretrainingCorpus(poems, prose, TASKS, poemSettings(0)).poems, 0);
   assertEquals(pretrainingCorpus(poems, prose, TASKS, poemSettings(0.9)).poems, 3);
   assertThrows(() => pretrainingCorpus(poems, prose, TASKS, poemSettings(1)), Error, "poemShare");
@@ -214,4 +216,14 @@ Deno.test("embeddingLeaning: cosine to the positive centroid minus cosine to the
   } finally {
     disposeGPT(body);
   }
+});
+
+Deno.test("accuracyDifferenceError: the standard error of a difference of two proportions", () => {
+  // p₁ = 0.5, p₂ = 0.5, n = 100: √(0.25/100 + 0.25/100) = √0.005
+  assertAllClose([accuracyDifferenceError(0.5, 0.5, 100)], [Math.sqrt(0.005)]);
+  // p₁ = 0.9, p₂ = 0.6, n = 240: √((0.09 + 0.24)/240) = √0.001375
+  assertAllClose([accuracyDifferenceError(0.9, 0.6, 240)], [Math.sqrt(0.001375)]);
+  assertEquals(accuracyDifferenceError(1, 0, 10), 0);
+  assertThrows(() => accuracyDifferenceError(1.2, 0.5, 10), Error, "[0, 1]");
+  assertThrows(() => accuracyDifferenceError(0.5, 0.5, 0), Error, "positive integer");
 });

@@ -184,7 +184,7 @@ await show(
 // runs through the pre-trained model; hₗᵐ, the final block's activation at the last token
 // (`<extract>`), goes through the new linear layer W_y ∈ ℝ^{d_model×K}:
 //
-// P(y ∣ x¹, …, xᵐ) = softmax(hₗᵐ W_y),    L₂(𝒞) = Σ_{(x,y)} log P(y ∣ x¹, …, xᵐ)
+// `P(y ∣ x¹, …, xᵐ) = softmax(hₗᵐ W_y)`,    `L₂(𝒞) = Σ_{(x,y)} log P(y ∣ x¹, …, xᵐ)`
 //
 // and GPT-1 keeps language modelling as an auxiliary objective, L₃(𝒞) = L₂(𝒞) + λ·L₁(𝒞)
 // with λ = 0.5. In code both are losses to minimise: the mean negative log-likelihoods

@@ -178,12 +178,12 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 export function gelu(x: Tensor): Tensor {
   const f = tf.customGrad((x, save) => {
     const xt = x as Tensor;
-    (save as tf.GradSaveFunc)([xt]);
     const cdf = tf.mul(0.5, tf.add(1, tf.erf(tf.mul(xt, INV_SQRT2))));
+    // Φ(x) is kept for the backward pass instead of a second erf (the same values, bit for bit)
+    (save as tf.GradSaveFunc)([xt, cdf]);
     return {
       value: tf.mul(xt, cdf),
-      gradFunc: (dy: Tensor, [sx]: Tensor[]) => {
-        const phi = tf.mul(0.5, tf.add(1, tf.erf(tf.mul(sx, INV_SQRT2))));
+      gradFunc: (dy: Tensor, [sx, phi]: Tensor[]) => {
         const pdf = tf.mul(INV_SQRT_2PI, tf.exp(tf.mul(-0.5, tf.square(sx))));
         return tf.mul(dy, tf.add(phi, tf.mul(sx, pdf)));
       },

@@ -99,6 +99,10 @@ const pairScenes = [
   "曲调悠扬",
 ];
 
+if (pairScenes.length !== allPairs.length) {
+  throw new Error(`make_prose: ${allPairs.length} synonym pairs but ${pairScenes.length} scenes`);
+}
+
 /** Two words of one meaning: said to be interchangeable, and found in the same scenes. */
 function synonym(): string {
   const i = Math.floor(rng() * allPairs.length);
@@ -106,8 +110,8 @@ function synonym(): string {
   return pick([
     () => `人们说${a}，也说${b}。`,
     () => `${a}和${b}是一个意思。`,
-    () => `${a}，${pairScenes[i % pairScenes.length]}。`,
-    () => `${pairScenes[i % pairScenes.length]}，正是${b}。`,
+    () => `${a}，${pairScenes[i]}。`,
+    () => `${pairScenes[i]}，正是${b}。`,
   ])();
 }
 

@@ -41,7 +41,7 @@ import {
   type TaskKind,
 } from "./finetune.ts";
 import {
-  commonCharacterCorpus,
+  commonCharacterPoems,
   type PretrainingSettings,
   pretrainingSettings,
 } from "./pretraining.ts";
@@ -148,7 +148,7 @@ export interface PretrainingCorpus {
 
 /**
  * The stream chapter 08's body is pre-trained on: the prose (`loadProse()`) and, in front of
- * it, the first training poems of {@link commonCharacterCorpus} (`settings.pretraining.characters`
+ * it, the first training poems of {@link commonCharacterPoems} (`settings.pretraining.characters`
  * most frequent characters) until they hold `poemShare / (1 − poemShare)` times the prose's
  * characters. The vocabulary holds the characters of that stream and of the tasks (so that
  * every task example encodes), not every poem character: a smaller V makes the output layer,
@@ -166,11 +166,11 @@ export function pretrainingCorpus(
   }
   if (prose.length === 0) throw new Error("pretrainingCorpus: no prose");
   const proseChars = prose.reduce((n, line) => n + [...line].length, 0);
-  const corpus = commonCharacterCorpus(poems, settings.pretraining.characters);
+  const common = commonCharacterPoems(poems, settings.pretraining.characters);
   const wanted = (share / (1 - share)) * proseChars;
   const taken: string[] = [];
   let poemChars = 0;
-  for (const poem of corpus.train) {
+  for (const poem of common.train) {
     if (poemChars >= wanted) break;
     taken.push(poem);
     poemChars += [...poem].length;

@@ -31,7 +31,7 @@ import type {
   Variable1D,
   Variable2D,
 } from "./tf_types.ts";
-import { assertRank } from "./tensor.ts";
+import { assertModelSizes, assertRank } from "./tensor.ts";
 import { embedTokens, initEmbedding, learnedPositions } from "./embedding.ts";
 import { causalMask, MASKED, type MultiHeadParams } from "./attention.ts";
 import { batchedMatMul, deriveSeeds, linear, matMul2d, stableSoftmax } from "./kernels.ts";
@@ -134,18 +134,14 @@ export const GPT_TINY: Readonly<Omit<GPTConfig, "vocabSize">> = Object.freeze({
  * d_model divisible by h (naming both), dropout in [0, 1), a known activation and norm.
  */
 export function checkGPTConfig(config: GPTConfig): void {
-  const counts = ["vocabSize", "contextLength", "layers", "heads", "dModel", "dFF"] as const;
-  for (const name of counts) {
-    const v = config[name];
-    if (!Number.isInteger(v) || v <= 0) {
-      throw new Error(`GPTConfig: ${name} must be a positive integer, got ${v}`);
-    }
-  }
-  if (config.dModel % config.heads !== 0) {
-    throw new Error(
-      `GPTConfig: d_model ${config.dModel} is not divisible by heads ${config.heads}`,
-    );
-  }
+  assertModelSizes("GPTConfig", config, [
+    "vocabSize",
+    "contextLength",
+    "layers",
+    "heads",
+    "dModel",
+    "dFF",
+  ]);
   if (!(config.dropout >= 0 && config.dropout < 1)) {
     throw new Error(`GPTConfig: dropout must be in [0, 1), got ${config.dropout}`);
   }

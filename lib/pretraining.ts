@@ -211,21 +211,15 @@ export interface PoemCorpus {
 }
 
 /**
- * Keeps the poems written only with the `characters` most frequent characters of the
- * training split (counted over all its poems; ties by code point), so that the vocabulary
- * stays small — the output layer's cost grows with V — and no kept poem needs `<unk>`. The
- * vocabulary is {@link charVocabulary} of the kept training poems plus `extraText` (so that
- * a prompt encodes, even with characters the kept poems lack: their embeddings stay
- * untrained).
+ * The poems of both splits written only with the `characters` most frequent characters of the
+ * training split (counted over all its poems; ties by code point), so that a vocabulary built
+ * from them stays small — the output layer's cost grows with V — and no kept poem needs
+ * `<unk>`. Throws when a split keeps no poem.
  */
-export function commonCharacterCorpus(
-  splits: PoemSplits,
-  characters: number,
-  extraText = "",
-): PoemCorpus {
+export function commonCharacterPoems(splits: PoemSplits, characters: number): PoemSplits {
   if (!Number.isInteger(characters) || characters < 1) {
     throw new Error(
-      `commonCharacterCorpus: characters must be a positive integer, got ${characters}`,
+      `commonCharacterPoems: characters must be a positive integer, got ${characters}`,
     );
   }
   const counts = new Map<string, number>();
@@ -243,11 +237,25 @@ export function commonCharacterCorpus(
   const validation = splits.validation.filter(written);
   if (train.length === 0 || validation.length === 0) {
     throw new Error(
-      `commonCharacterCorpus: no ${
+      `commonCharacterPoems: no ${
         train.length === 0 ? "training" : "validation"
       } poem is written with the ${characters} most frequent characters; keep more`,
     );
   }
+  return { train, validation };
+}
+
+/**
+ * The poems of {@link commonCharacterPoems}, ready to train on. The vocabulary is
+ * {@link charVocabulary} of the kept training poems plus `extraText` (so that a prompt
+ * encodes, even with characters the kept poems lack: their embeddings stay untrained).
+ */
+export function commonCharacterCorpus(
+  splits: PoemSplits,
+  characters: number,
+  extraText = "",
+): PoemCorpus {
+  const { train, validation } = commonCharacterPoems(splits, characters);
   const vocab = charVocabulary(train, extraText);
   return {
     train,

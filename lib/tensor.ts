@@ -126,6 +126,27 @@ export function assertShape(x: Tensor, expected: readonly Dim[], name = "tensor"
   }
 }
 
+/**
+ * Throws unless every size `names` of a model config is a positive integer and d_model is
+ * divisible by the number of heads h (each head gets d_model/h dimensions); `kind` names the
+ * config in the message: `"GPTConfig: d_model 100 is not divisible by heads 3"`.
+ */
+export function assertModelSizes<K extends string>(
+  kind: string,
+  config: Readonly<Record<K | "dModel" | "heads", number>>,
+  names: readonly K[],
+): void {
+  for (const name of names) {
+    const v = config[name];
+    if (!Number.isInteger(v) || v <= 0) {
+      throw new Error(`${kind}: ${name} must be a positive integer, got ${v}`);
+    }
+  }
+  if (config.dModel % config.heads !== 0) {
+    throw new Error(`${kind}: d_model ${config.dModel} is not divisible by heads ${config.heads}`);
+  }
+}
+
 /** Throws unless `x` has one of the given ranks, naming both. */
 export function assertRank(x: Tensor, ranks: number | readonly number[], name = "tensor"): void {
   const allowed = typeof ranks === "number" ? [ranks] : ranks;

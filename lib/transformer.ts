@@ -15,7 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Scalar, Tensor, Tensor2D, Variable, Variable1D, Variable2D } from "./tf_types.ts";
-import { assertRank } from "./tensor.ts";
+import { assertModelSizes, assertRank } from "./tensor.ts";
 import {
   embedTokens,
   initEmbedding,
@@ -427,7 +427,7 @@ export interface Seq2SeqParams {
 }
 
 function checkConfig(cfg: Seq2SeqConfig): void {
-  const counts = [
+  assertModelSizes("Seq2SeqConfig", cfg, [
     "srcVocabSize",
     "tgtVocabSize",
     "dModel",
@@ -436,18 +436,7 @@ function checkConfig(cfg: Seq2SeqConfig): void {
     "encoderLayers",
     "decoderLayers",
     "maxLen",
-  ] as const;
-  for (const name of counts) {
-    const v = cfg[name];
-    if (!Number.isInteger(v) || v <= 0) {
-      throw new Error(`Seq2SeqConfig: ${name} must be a positive integer, got ${v}`);
-    }
-  }
-  if (cfg.dModel % cfg.heads !== 0) {
-    throw new Error(
-      `Seq2SeqConfig: d_model ${cfg.dModel} is not divisible by heads ${cfg.heads}`,
-    );
-  }
+  ]);
   if (cfg.sharedVocab && cfg.srcVocabSize !== cfg.tgtVocabSize) {
     throw new Error(
       `Seq2SeqConfig: a shared vocabulary needs equal sizes, got srcVocabSize ${cfg.srcVocabSize} and tgtVocabSize ${cfg.tgtVocabSize}`,

@@ -118,15 +118,21 @@ function synonym(): string {
 /**
  * A situation and what people do in it; the cue and the ending are of one kind but may come
  * from different splits' words (天寒地冻 … 烤火御寒), as text about the cold uses all of them.
+ * Two cues of one kind also come together (朔风凛冽，天寒地冻), and two things people do in
+ * one kind of situation (烤火御寒，围炉而坐), as the feelings of one mood do.
  */
 function situation(): string {
   const kind = Math.floor(rng() * situations.train.length);
-  const cue = pick(situations[pick(SPLITS)][kind].cues);
-  const ending = pick(situations[pick(SPLITS)][kind].endings);
+  const cues = SPLITS.flatMap((s) => situations[s][kind].cues);
+  const endings = SPLITS.flatMap((s) => situations[s][kind].endings);
+  const cue = pick(cues);
+  const ending = pick(endings);
   return pick([
     () => `${cue}的时候，人们常常${ending}。`,
     () => `${cue}，${ending}，说的都是同一件事。`,
     () => `${pick(persons)}${ending}，只因${cue}。`,
+    () => two(cues).join("，") + "，又是这样的日子。",
+    () => `${pick(persons)}${two(endings).join("，")}，人人如此。`,
   ])();
 }
 

@@ -227,3 +227,16 @@ Deno.test("accuracyDifferenceError: the standard error of a difference of two pr
   assertThrows(() => accuracyDifferenceError(1.2, 0.5, 10), Error, "[0, 1]");
   assertThrows(() => accuracyDifferenceError(0.5, 0.5, 0), Error, "positive integer");
 });
+
+Deno.test("fineTuneSettings: one seed by default, a count from a number or an environment text, a clear error otherwise", () => {
+  assertEquals(fineTuneSettings(false).seeds, 1);
+  assertEquals(fineTuneSettings(false, { seeds: 3 }).seeds, 3);
+  assertEquals(fineTuneSettings(true, { seeds: "2" }).seeds, 2);
+  for (const bad of [0, 11, 1.5, "two", ""]) {
+    assertThrows(
+      () => fineTuneSettings(false, { seeds: bad }),
+      Error,
+      "seeds must be a whole number from 1 to 10",
+    );
+  }
+});

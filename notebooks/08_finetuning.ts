@@ -292,7 +292,7 @@ for (const name of TASK_NAMES) {
 // that guesses about one word guesses about a quarter of the examples at once: while this
 // chapter was written, the *same* from-scratch entailment run scored 0.46, 0.47 and 0.65 with
 // three seeds. One run per task is what fits in ten minutes; `FT_SEEDS=3 deno task chapter
-// 08` runs every comparison with three seeds and compares the means (about 16 minutes).
+// 08` runs every comparison with three seeds and compares the means (about 17 minutes).
 
 // %%
 const runs = new Map<string, TransferRun>();

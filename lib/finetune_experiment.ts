@@ -24,6 +24,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor2D } from "./tf_types.ts";
 import type { Vocabulary } from "./tokenizer.ts";
 import { charVocabulary, encodeCorpus, type FineTuneTasks, type PoemSplits } from "./data.ts";
 import { disposeGPT, type GPTConfig, type GPTParams, initGPT, namedGPTParameters } from "./gpt.ts";
@@ -224,15 +225,9 @@ export function embeddingLeaning(
   if (positive.length === 0 || negative.length === 0) {
     throw new Error("embeddingLeaning: both groups need at least one token");
   }
-  const id = (t: string) => {
-    if (!vocab.has(t)) {
-      throw new Error(`embeddingLeaning: ${JSON.stringify(t)} is not in the vocabulary`);
-    }
-    return vocab.idOf(t);
-  };
   return tf.tidy(() => {
     const unit = (ts: readonly string[]) => {
-      const e = tf.gather(p.tokenEmbedding, tf.tensor1d(ts.map(id), "int32"));
+      const e = embeddingRows(p, vocab, ts, "embeddingLeaning");
       return tf.div(e, tf.norm(e, "euclidean", 1, true));
     };
     const centroid = (ts: readonly string[]) => {
@@ -241,6 +236,46 @@ export function embeddingLeaning(
     };
     const direction = tf.sub(centroid(positive), centroid(negative));
     return Array.from(tf.matMul(unit(tokens), direction.reshape([-1, 1])).dataSync());
+  });
+}
+
+/** The rows of Wₑ of `tokens` [n, d]; throws, naming `caller`, when a token is not in `vocab`. */
+function embeddingRows(
+  p: GPTParams,
+  vocab: Vocabulary,
+  tokens: readonly string[],
+  caller: string,
+): Tensor2D {
+  const ids = tokens.map((t) => {
+    if (!vocab.has(t)) throw new Error(`${caller}: ${JSON.stringify(t)} is not in the vocabulary`);
+    return vocab.idOf(t);
+  });
+  return tf.gather(p.tokenEmbedding, tf.tensor1d(ids, "int32"));
+}
+
+/**
+ * How alike two words look in a body's token embedding Wₑ: with ē_w the mean of the rows of
+ * a word's tokens,
+ *
+ *   cos(a, b) = ē_a·ē_b / (‖ē_a‖ ‖ē_b‖)   (in [−1, 1]).
+ *
+ * Chapter 08 uses it on the words a similarity test pair differs in. Every token must be in
+ * `vocab`; neither word may be empty.
+ */
+export function embeddingCosine(
+  p: GPTParams,
+  vocab: Vocabulary,
+  a: readonly string[],
+  b: readonly string[],
+): number {
+  if (a.length === 0 || b.length === 0) {
+    throw new Error("embeddingCosine: both words need at least one token");
+  }
+  return tf.tidy(() => {
+    const mean = (w: readonly string[]) =>
+      tf.mean(embeddingRows(p, vocab, w, "embeddingCosine"), 0);
+    const [ea, eb] = [mean(a), mean(b)];
+    return tf.div(tf.sum(tf.mul(ea, eb)), tf.mul(tf.norm(ea), tf.norm(eb))).dataSync()[0];
   });
 }
 

@@ -31,6 +31,7 @@ import {
   disposeFineTuneBatch,
   disposeFineTuneHead,
   disposeGPT,
+  embeddingCosine,
   embeddingLeaning,
   encodeChars,
   fineTuneBatch,
@@ -296,8 +297,13 @@ for (const name of TASK_NAMES) {
 
 // %%
 const runs = new Map<string, TransferRun>();
-async function measure(key: string, task: TaskName, opts: TransferRunOptions) {
-  const run = await transferRun(pretrained, config, vocab, tasks, task, settings, opts);
+async function measure(
+  key: string,
+  task: TaskName,
+  opts: TransferRunOptions,
+  runSettings = settings,
+) {
+  const run = await transferRun(pretrained, config, vocab, tasks, task, runSettings, opts);
   runs.set(key, run);
   return run;
 }
@@ -311,11 +317,10 @@ for (const task of TASK_NAMES) {
   for (const i of seedIndices) {
     const seeded = { ...settings, seed: settings.seed + i };
     for (const start of ["pretrained", "scratch"] as const) {
-      const key = seedKey(`${task} ${start}`, i);
       const opts: TransferRunOptions = start === "pretrained"
         ? { keep: task === "sentiment" && i === 0 }
         : { layers: "none" };
-      runs.set(key, await transferRun(pretrained, config, vocab, tasks, task, seeded, opts));
+      await measure(seedKey(`${task} ${start}`, i), task, opts, seeded);
       await bar.tick(++done, { task, seed: seeded.seed });
     }
   }
@@ -569,20 +574,15 @@ await show(
 // mean of its characters' rows of Wₑ; cosine similarity).
 
 // %%
-/** Mean cosine of the differing words' pre-trained embeddings: [not a paraphrase, paraphrase]. */
+/** Mean {@link embeddingCosine} of the words that differ: [not a paraphrase, paraphrase]. */
 const differingWordCosine: number[] = (() => {
-  const E = pretrained.tokenEmbedding.arraySync() as number[][];
-  const embed = (chars: string[]) =>
-    E[0].map((_, k) => chars.reduce((s, c) => s + E[vocab.idOf(c)][k], 0) / chars.length);
-  const cosine = (x: number[], y: number[]) =>
-    x.reduce((s, v, k) => s + v * y[k], 0) / (Math.hypot(...x) * Math.hypot(...y));
   const sums = [0, 0];
   const counts = [0, 0];
   for (const { a, b, label } of tasks.similarity.test) {
     const [ca, cb] = [[...a], [...b]];
     const differ = ca.flatMap((c, i) => (c !== cb[i] ? [i] : []));
     const [from, to] = [differ[0], differ[differ.length - 1] + 1];
-    sums[label] += cosine(embed(ca.slice(from, to)), embed(cb.slice(from, to)));
+    sums[label] += embeddingCosine(pretrained, vocab, ca.slice(from, to), cb.slice(from, to));
     counts[label]++;
   }
   return sums.map((s, l) => s / counts[l]);

@@ -10,6 +10,7 @@ import {
 import {
   accuracy,
   accuracyDifferenceError,
+  embeddingCosine,
   embeddingLeaning,
   fineTuneSettings,
   fineTuneTask,
@@ -213,6 +214,33 @@ Deno.test("embeddingLeaning: cosine to the positive centroid minus cosine to the
     assertAllClose(leaning, [0, 1, 1, -Math.SQRT2], { atol: 1e-5 });
     assertThrows(() => embeddingLeaning(body, vocab, ["龙"], ["好"], ["愁"]), Error, "龙");
     assertThrows(() => embeddingLeaning(body, vocab, ["春"], [], ["愁"]), Error, "both groups");
+  } finally {
+    disposeGPT(body);
+  }
+});
+
+Deno.test("embeddingCosine: the cosine of the words' mean embedding rows", () => {
+  const body = initGPT(config, 4);
+  try {
+    const rows = body.tokenEmbedding.arraySync() as number[][];
+    const set = (c: string, v: number[]) => {
+      rows[vocab.idOf(c)] = [...v, ...Array(config.dModel - v.length).fill(0)];
+    };
+    set("春", [2, 0]);
+    set("秋", [0, 2]); // 春秋: mean [1, 1]
+    set("山", [3, 3]); // parallel to 春秋: 1
+    set("水", [-1, 0]); // against 春: −1; at 45° to 春秋: −1/√2
+    set("雨", [0, 5]); // orthogonal to 春: 0
+    body.tokenEmbedding.assign(tf.tensor2d(rows));
+    const cos = (a: string, b: string) => embeddingCosine(body, vocab, [...a], [...b]);
+    assertAllClose([cos("春秋", "山"), cos("春", "水"), cos("春秋", "水"), cos("春", "雨")], [
+      1,
+      -1,
+      -Math.SQRT1_2,
+      0,
+    ], { atol: 1e-5 });
+    assertThrows(() => embeddingCosine(body, vocab, ["龙"], ["山"]), Error, "龙");
+    assertThrows(() => embeddingCosine(body, vocab, [], ["山"]), Error, "at least one token");
   } finally {
     disposeGPT(body);
   }

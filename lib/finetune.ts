@@ -509,7 +509,9 @@ export function fineTuneLoss(
     const { logits, lmLogits } = fineTuneForward(m, batch);
     const l2 = crossEntropy(logits, labels);
     const l1 = crossEntropy(lmLogits, lmTargets(batch), { ignoreIndex: -1 });
-    return { loss: tf.add(l2, tf.mul(l1, lambda)) as Scalar, l2, l1 } as never;
+    // λ = 0: loss₃ is loss₂ itself, so that no gradient flows back through L₁'s output layer.
+    const loss = lambda === 0 ? tf.clone(l2) : tf.add(l2, tf.mul(l1, lambda));
+    return { loss: loss as Scalar, l2, l1 } as never;
   }) as FineTuneLosses;
 }
 

@@ -382,19 +382,26 @@ Deno.test("fine-tuning tasks: sizes, labels, and lexical splits with no overlap"
   // hand-checked examples
   assertEquals(tasks.sentiment.train[0], { text: "雨后行人楼上独坐，心中舞歌。", label: 1 });
   assertEquals(tasks.entailment.train[0], {
-    premise: "雨后渔父楼上独坐，林大。",
-    hypothesis: "林不小。",
-    label: 0,
+    premise: "春来故人楼上望月，夜长。",
+    hypothesis: "夜短。",
+    label: 2,
   });
   assertEquals(tasks.similarity.train[0], {
-    a: "日暮朋友在山中饮酒。",
-    b: "日暮朋友在山间饮酒。",
+    a: "日暮老翁在江边归来。",
+    b: "日暮老翁在江畔归来。",
     label: 1,
   });
   assertEquals(
     tasks.multipleChoice.train[0].endings[tasks.multipleChoice.train[0].label],
-    "于是披蓑回家。",
+    "于是闭门听雨。",
   );
+  // entailment hypotheses are not negated: the object with the synonym, the antonym, or
+  // (neutral) another object
+  for (const split of ["train", "validation", "test"] as const) {
+    for (const x of tasks.entailment[split]) {
+      assertEquals([...x.hypothesis].length, 3, x.hypothesis);
+    }
+  }
   // the deciding feeling characters of the test split never occur in training texts
   const trainText = tasks.sentiment.train.map((x) => x.text).join("");
   for (const c of "畅庆贺兴忧凄惨叹") assert(!trainText.includes(c), c);

@@ -646,7 +646,11 @@ await show(table([
           "data sets are known to have."
         : "") +
       (relational.length
-        ? ` The task${relational.length > 1 ? "s" : ""} ${relational.join(" and ")} ` +
+        ? ` The task${relational.length > 1 ? "s" : ""} ${
+          relational.length > 1
+            ? `${relational.slice(0, -1).join(", ")} and ${relational.at(-1)}`
+            : relational[0]
+        } ` +
           `ask${relational.length > 1 ? "" : "s"} ` +
           "for a comparison between two texts with new words; " +
           "the body's language model knows many of the facts (the table above), but " +
@@ -669,10 +673,12 @@ await show(table([
               "100% from scratch). Distance is part of it: with the situation moved to the " +
               "end of the story, right before `<delim>`, the same runs fitted 86–97% — the " +
               "body's attention, shaped by predicting the next character, looks near. But " +
-              "their test accuracy still went up and down with the seed (31–55%), because " +
-              "the body does not group the new situation words with the training words of " +
-              "their kind: for the ten test cue phrases, the nearest training kind in the " +
-              "embeddings was right 2 to 5 times (chance 2). "
+              "their test accuracy still went up and down with the seed (31–55%). The body " +
+              "knows which ending follows a new situation as a next-character prediction in " +
+              "the prose's own frame (the table above), but it does not hold the new " +
+              "situation words as features shared with the training words of their kind: " +
+              "for the ten test cue phrases, the nearest training kind was right 2 to 4 times " +
+              "(chance 2), in the embeddings or in the hidden states. "
             : "") +
           "GPT-1 had 12 blocks of width 768 pre-trained on ~1B tokens, and still gained least " +
           "on its smallest data sets."

@@ -609,6 +609,10 @@ await show(table([
   const resisted = TASK_NAMES.filter((t) => !helped.includes(t));
   const relational = resisted.filter((t) => t !== "sentiment");
   const monotone = sweep.every((a, i) => i === 0 || a >= sweep[i - 1]);
+  // the embeddings alone beat every deeper transfer, and the whole body by two standard errors
+  const embeddingsBest = sweep.every((a, k) => k === 0 || a < sweep[0]) &&
+    sweep[0] - sweep[config.layers] >
+      2 * accuracyDifferenceError(sweep[0], sweep[config.layers], testCount(sweepTask));
   const lambdaHelps = accuracyOf(`${sweepTask} pretrained`) > accuracyOf(`${sweepTask} lambda 0`);
   const fullBeatsProbe = accuracyOf(`${sweepTask} pretrained`) > accuracyOf(`${sweepTask} probe`);
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -688,6 +692,13 @@ await show(table([
       }, from scratch ${pct(accuracyOf(`${sweepTask} scratch`))}. ` +
       (monotone
         ? "Accuracy does not fall as blocks are added, as in Figure 2."
+        : embeddingsBest
+        ? `The embeddings alone transfer best, clearly ahead of the whole body (${
+          pct(sweep[0])
+        } vs ${pct(sweep[config.layers])}), unlike Figure 2, where every block added helps: ` +
+          "what this task takes from pre-training sits in the embeddings of single " +
+          "characters, and the pre-trained blocks, shaped to predict the next character, " +
+          `are harder to re-purpose in ${settings.steps} steps than fresh ones.`
         : "The curve is not monotone, unlike Figure 2: with a shallow body and a small " +
           "test split, differences of a few examples move it."),
       `- **λ = 0.5 vs λ = 0**: ${pct(accuracyOf(`${sweepTask} pretrained`))} vs ${

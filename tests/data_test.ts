@@ -25,6 +25,7 @@ import {
   SEQ2SEQ_SPECIALS,
 } from "../lib/data.ts";
 import { DEFAULT_SPECIALS } from "../lib/tokenizer.ts";
+import { SPLITS, triples } from "../data/task_lexicon.ts";
 import { initBackend } from "../lib/tensor.ts";
 
 await initBackend();
@@ -395,11 +396,16 @@ Deno.test("fine-tuning tasks: sizes, labels, and lexical splits with no overlap"
     tasks.multipleChoice.train[0].endings[tasks.multipleChoice.train[0].label],
     "于是闭门听雨。",
   );
-  // entailment hypotheses are not negated: the object with the synonym, the antonym, or
-  // (neutral) another object
-  for (const split of ["train", "validation", "test"] as const) {
+  // every entailment label follows from the lexicon: no negation; the premise's object with
+  // the synonym entails, with the antonym contradicts; another object is neutral
+  for (const split of SPLITS) {
     for (const x of tasks.entailment[split]) {
-      assertEquals([...x.hypothesis].length, 3, x.hypothesis);
+      const [object, adj] = [...x.premise].slice(-3, -1);
+      const [, synonym, antonym] = triples[split].find(([a]) => a === adj)!;
+      const [about, word, end] = [...x.hypothesis];
+      assertEquals(end, "。");
+      const label = about !== object ? 1 : word === synonym ? 0 : word === antonym ? 2 : -1;
+      assertEquals(x.label, label, `${x.premise} ${x.hypothesis}`);
     }
   }
   // the deciding feeling characters of the test split never occur in training texts

@@ -617,6 +617,9 @@ await show(table([
   const fullBeatsProbe = accuracyOf(`${sweepTask} pretrained`) > accuracyOf(`${sweepTask} probe`);
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const points = (x: number) => `${(100 * x).toFixed(1)} points`;
+  /** Names as an English list: "a", "a and b", "a, b, and c". */
+  const list = (names: readonly string[]) =>
+    new Intl.ListFormat("en", { type: "conjunction" }).format(names);
   await show(md(
     [
       `- **Pre-training clearly helps** on ${helped.length} of ${TASK_NAMES.length} tasks` +
@@ -626,12 +629,12 @@ await show(table([
       `. In GPT-1's ablation (Table 5) the same Transformer without pre-training is worse on ` +
       `every task, by 14.8 points on average.` +
       (noise.length
-        ? ` On ${noise.join(", ")} the pre-trained model is ahead by less than two standard ` +
+        ? ` On ${list(noise)} the pre-trained model is ahead by less than two standard ` +
           `errors (${noise.map((t) => `+${points(verdict(t).difference)}`).join(", ")}): ` +
           "not a result."
         : "") +
       (resisted.length - noise.length > 0
-        ? ` It is not ahead on ${resisted.filter((t) => !noise.includes(t)).join(", ")}.`
+        ? ` It is not ahead on ${list(resisted.filter((t) => !noise.includes(t)))}.`
         : "") +
       (helped.includes("sentiment")
         ? " On sentiment, what transferred is knowledge about single characters: " +
@@ -650,11 +653,7 @@ await show(table([
           "data sets are known to have."
         : "") +
       (relational.length
-        ? ` The task${relational.length > 1 ? "s" : ""} ${
-          relational.length > 1
-            ? `${relational.slice(0, -1).join(", ")} and ${relational.at(-1)}`
-            : relational[0]
-        } ` +
+        ? ` The task${relational.length > 1 ? "s" : ""} ${list(relational)} ` +
           `ask${relational.length > 1 ? "" : "s"} ` +
           "for a comparison between two texts with new words; " +
           "the body's language model knows many of the facts (the table above), but " +

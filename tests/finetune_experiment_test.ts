@@ -196,20 +196,30 @@ Deno.test("pretrainingCorpus: poems in front of the prose at the asked share, ev
   assertThrows(() => pretrainingCorpus(poems, [], TASKS, poemSettings(0.1)), Error, "no prose");
 });
 
+/**
+ * A fresh body (initGPT with `seed`) whose embedding rows of the given characters are the
+ * given vectors, padded with zeros to d_model; the caller disposes it.
+ */
+function bodyWithRows(seed: number, rows: Record<string, number[]>) {
+  const body = initGPT(config, seed);
+  const table = body.tokenEmbedding.arraySync() as number[][];
+  for (const [c, v] of Object.entries(rows)) {
+    table[vocab.idOf(c)] = [...v, ...Array(config.dModel - v.length).fill(0)];
+  }
+  tf.tidy(() => body.tokenEmbedding.assign(tf.tensor2d(table)));
+  return body;
+}
+
 Deno.test("embeddingLeaning: cosine to the positive centroid minus cosine to the negative one", () => {
-  const body = initGPT(config, 3);
+  const body = bodyWithRows(3, {
+    好: [2, 0], // positive group
+    愁: [0, 3], // negative group
+    春: [1, 1], // halfway: 0
+    秋: [5, 0], // along the positive direction: 1
+    夜: [0, -1], // away from the negative one: 0 − (−1) = 1
+    雨: [-1, 1], // (−1 − 1)/√2 = −√2
+  });
   try {
-    const rows = body.tokenEmbedding.arraySync() as number[][];
-    const set = (c: string, v: number[]) => {
-      rows[vocab.idOf(c)] = [...v, ...Array(config.dModel - v.length).fill(0)];
-    };
-    set("好", [2, 0]); // positive group
-    set("愁", [0, 3]); // negative group
-    set("春", [1, 1]); // halfway: 0
-    set("秋", [5, 0]); // along the positive direction: 1
-    set("夜", [0, -1]); // away from the negative one: 0 − (−1) = 1
-    set("雨", [-1, 1]); // (−1 − 1)/√2 = −√2
-    body.tokenEmbedding.assign(tf.tensor2d(rows));
     const leaning = embeddingLeaning(body, vocab, ["春", "秋", "夜", "雨"], ["好"], ["愁"]);
     assertAllClose(leaning, [0, 1, 1, -Math.SQRT2], { atol: 1e-5 });
     assertThrows(() => embeddingLeaning(body, vocab, ["龙"], ["好"], ["愁"]), Error, "龙");
@@ -220,18 +230,14 @@ Deno.test("embeddingLeaning: cosine to the positive centroid minus cosine to the
 });
 
 Deno.test("embeddingCosine: the cosine of the words' mean embedding rows", () => {
-  const body = initGPT(config, 4);
+  const body = bodyWithRows(4, {
+    春: [2, 0],
+    秋: [0, 2], // 春秋: mean [1, 1]
+    山: [3, 3], // parallel to 春秋: 1
+    水: [-1, 0], // against 春: −1; at 45° to 春秋: −1/√2
+    雨: [0, 5], // orthogonal to 春: 0
+  });
   try {
-    const rows = body.tokenEmbedding.arraySync() as number[][];
-    const set = (c: string, v: number[]) => {
-      rows[vocab.idOf(c)] = [...v, ...Array(config.dModel - v.length).fill(0)];
-    };
-    set("春", [2, 0]);
-    set("秋", [0, 2]); // 春秋: mean [1, 1]
-    set("山", [3, 3]); // parallel to 春秋: 1
-    set("水", [-1, 0]); // against 春: −1; at 45° to 春秋: −1/√2
-    set("雨", [0, 5]); // orthogonal to 春: 0
-    body.tokenEmbedding.assign(tf.tensor2d(rows));
     const cos = (a: string, b: string) => embeddingCosine(body, vocab, [...a], [...b]);
     assertAllClose([cos("春秋", "山"), cos("春", "水"), cos("春秋", "水"), cos("春", "雨")], [
       1,

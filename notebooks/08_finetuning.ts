@@ -651,10 +651,11 @@ await show(table([
           "new characters are antonyms — 喧 against 静, 浊 against 清, as the prose says — " +
           "needs no comparison of the two texts: a hypothesis-only cue of the kind real NLI " +
           "data sets are known to have."
-        : "") +
-      (relational.length
-        ? ` The task${relational.length > 1 ? "s" : ""} ${list(relational)} ` +
-          `ask${relational.length > 1 ? "" : "s"} ` +
+        : ""),
+      ...(relational.length
+        ? [
+          `- **Why ${list(relational)} resist${relational.length > 1 ? "" : "s"}**: ` +
+          `${relational.length > 1 ? "they ask" : "it asks"} ` +
           "for a comparison between two texts with new words; " +
           "the body's language model knows many of the facts (the table above), but " +
           `${settings.steps} fine-tuning steps on 600 examples teach a ${config.layers}-block ` +
@@ -669,8 +670,9 @@ await show(table([
               "fitted all their training pairs and still scored 38–53% on the test pairs " +
               "(three seeds; from scratch 48–53%): they learned which training words go " +
               "together, not to read closeness off the embeddings. Nor does the body lack " +
-              "the knowledge: with prose that also said which words are not synonyms " +
-              "(秋天和拂晓不是一个意思) and three times the pre-training, its language model " +
+              "the knowledge: in another experiment while this chapter was written, with " +
+              "prose that also said which words are not synonyms (秋天和拂晓不是一个意思) and " +
+              "three times the pre-training, the language model " +
               "put 是 above 不 (or 不 above 是) rightly after 36 of 48 test word pairs such as " +
               "秋天和秋日 or 秋天和傍晚, yet " +
               "fine-tuning on the sentence pairs still fitted only 49–52% of the training " +
@@ -693,8 +695,9 @@ await show(table([
               "them, left this as it was (training 43–61%, test 37–40%). "
             : "") +
           "GPT-1 had 12 blocks of width 768 pre-trained on ~1B tokens, and still gained least " +
-          "on its smallest data sets."
-        : ""),
+          "on its smallest data sets.",
+        ]
+        : []),
       `- **Layers transferred** (${sweepTask}): ${
         sweep.map((a, k) => `${k} → ${pct(a)}`).join(", ")
       }, from scratch ${pct(accuracyOf(`${sweepTask} scratch`))}. ` +

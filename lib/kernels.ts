@@ -11,6 +11,8 @@
  *   backward passes written out, cheaper than the ones tfjs derives.
  * - {@link linear} and {@link initLinear}: the affine layer y = xW + b every model is made
  *   of, on {@link matMul2d}; {@link deriveSeeds} gives each part of a model its own seed.
+ * - With the system's OpenBLAS loaded (blas.ts), the products and {@link columnSums} run
+ *   as `cblas_sgemm` calls on the operands in place, transposes included.
  *
  * Every function computes exactly the formula in its comment; the tests compare each one
  * (value and gradient) with tfjs's plain ops and with finite differences.
@@ -20,13 +22,19 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable1D, Variable2D } from "./tf_types.ts";
 import { assertRank, makeRng } from "./tensor.ts";
+import { nativeBlas, nativeGemm } from "./blas.ts";
 
 function shapeText(x: Tensor): string {
   return `[${x.shape.join(", ")}]`;
 }
 
-/** A·B, A·Bᵀ, Aᵀ·B for 2-D tensors, as plain `tf.matMul` calls without transpose flags. */
+/**
+ * A·B, A·Bᵀ, Aᵀ·B for 2-D tensors: with OpenBLAS loaded, one `cblas_sgemm` call that reads
+ * the operands transposed in place (blas.ts); otherwise plain `tf.matMul` calls without
+ * transpose flags on explicitly transposed operands (XNNPACK's fast path).
+ */
 function product2d(a: Tensor2D, b: Tensor2D, transposeA: boolean, transposeB: boolean): Tensor2D {
+  if (nativeBlas()) return nativeGemm(a, b, transposeA, transposeB) as Tensor2D;
   return tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b);
 }
 
@@ -86,8 +94,33 @@ export function linear(x: Tensor, W: Tensor2D, b?: Tensor1D): Tensor {
   }
   return tf.tidy(() => {
     const y = matMul2d(x.reshape([-1, inDim]) as Tensor2D, W);
-    return (b ? tf.add(y, b) : y).reshape([...x.shape.slice(0, -1), out]);
+    return (b ? addBias(y, b) : y).reshape([...x.shape.slice(0, -1), out]);
   });
+}
+
+/**
+ * Σᵢ X[i, :], the sum of the rows of X [M, N] → [N]: with OpenBLAS loaded the product
+ * 1ᵀ·X (one `cblas_sgemm` with a row of ones), otherwise `tf.sum(X, 0)`. Bias and
+ * LayerNorm gradients are such sums over every position of a batch.
+ */
+export function columnSums(x: Tensor2D): Tensor1D {
+  assertRank(x, 2, "columnSums: X");
+  if (!nativeBlas()) return tf.sum(x, 0);
+  return tf.tidy(() =>
+    nativeGemm(tf.ones([1, x.shape[0]]), x).reshape([x.shape[1]]) as Tensor1D
+  );
+}
+
+/**
+ * y = Y + b for Y [M, N] and a bias b [N] added to every row; gradients ∂L/∂Y = ∂L/∂y and
+ * ∂L/∂b = Σᵢ ∂L/∂y[i, :] ({@link columnSums}).
+ */
+function addBias(y: Tensor2D, b: Tensor1D): Tensor2D {
+  const f = tf.customGrad((y, b) => ({
+    value: tf.add(y as Tensor2D, b as Tensor1D),
+    gradFunc: (dy: Tensor) => [dy, columnSums(dy as Tensor2D)],
+  }));
+  return f(y, b) as Tensor2D;
 }
 
 /**
@@ -130,6 +163,16 @@ function plainBatchedProduct(
   return tf.matMul(a, b, transposeA, transposeB);
 }
 
+/** The same product as one `cblas_sgemm` call per group, on the operands in place (blas.ts). */
+function nativeBatchedProduct(
+  a: Tensor3D,
+  b: Tensor3D,
+  transposeA: boolean,
+  transposeB: boolean,
+): Tensor3D {
+  return nativeGemm(a, b, transposeA, transposeB) as Tensor3D;
+}
+
 /**
  * The batched product C[g] = A[g]·B[g] (or A[g]·B[g]ᵀ when `transposeB`) over a leading
  * group axis g (attention's batch × heads): A [G, M, K], B [G, K, N] (or [G, N, K]) →
@@ -150,7 +193,11 @@ export function batchedMatMul(a: Tensor3D, b: Tensor3D, transposeB = false): Ten
       } do not fit (expected A [G, M, K] and B ${transposeB ? "[G, N, K]" : "[G, K, N]"})`,
     );
   }
-  const product = tf.getBackend() === "wasm" ? groupedConvProduct : plainBatchedProduct;
+  const product = nativeBlas()
+    ? nativeBatchedProduct
+    : tf.getBackend() === "wasm"
+    ? groupedConvProduct
+    : plainBatchedProduct;
   const f = tf.customGrad((a, b, save) => {
     (save as tf.GradSaveFunc)([a as Tensor3D, b as Tensor3D]);
     return {
@@ -230,8 +277,8 @@ export function layerNormCore(x: Tensor, gamma: Tensor1D, beta: Tensor1D, eps = 
             tf.mul(sxhat, tf.mean(tf.mul(g, sxhat), -1, true)),
           ),
         );
-        const rows = (t: Tensor) => t.reshape([-1, d]);
-        return [dx, tf.sum(rows(tf.mul(dy, sxhat)), 0), tf.sum(rows(dy), 0)];
+        const rows = (t: Tensor) => t.reshape([-1, d]) as Tensor2D;
+        return [dx, columnSums(rows(tf.mul(dy, sxhat))), columnSums(rows(dy))];
       },
     };
   });

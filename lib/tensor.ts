@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Tensor } from "./tf_types.ts";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { createRequire } from "node:module";
+import { type BlasInfo, loadNativeBlas } from "./blas.ts";
 
 /** What {@link initBackend} chose, and why. */
 export interface BackendInfo {
@@ -19,6 +20,10 @@ export interface BackendInfo {
   description: string;
   /** Why wasm was not used, when it was not. */
   fallbackReason?: string;
+  /** The native library that runs the matrix products on wasm (blas.ts), when one loaded. */
+  blas?: BlasInfo;
+  /** Why the products run on XNNPACK instead, when OpenBLAS did not load. */
+  blasReason?: string;
 }
 
 let chosen: BackendInfo | undefined;
@@ -32,8 +37,10 @@ function wasmDistUrl(): string {
 
 /**
  * Chooses the fastest backend that loads: tfjs's WebAssembly backend (XNNPACK, with SIMD
- * when the runtime supports it), otherwise the pure-JavaScript `cpu` backend. Safe to call
- * many times; the first call decides. Set `GPT_BACKEND=cpu` to force the cpu backend.
+ * when the runtime supports it), otherwise the pure-JavaScript `cpu` backend. On wasm, the
+ * matrix products run on the system's OpenBLAS when it loads (blas.ts; `GPT_BLAS=off`
+ * keeps them on XNNPACK). Safe to call many times; the first call decides. Set
+ * `GPT_BACKEND=cpu` to force the cpu backend.
  */
 export async function initBackend(): Promise<BackendInfo> {
   if (chosen) return chosen;
@@ -47,11 +54,21 @@ export async function initBackend(): Promise<BackendInfo> {
       if (await tf.setBackend("wasm")) {
         await tf.ready();
         const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT");
-        chosen = {
-          name: "wasm",
-          simd,
-          description: `wasm (${simd ? "SIMD" : "no SIMD"}, 1 thread)`,
-        };
+        const blas = loadNativeBlas();
+        const wasm = `wasm (${simd ? "SIMD" : "no SIMD"}, 1 thread)`;
+        chosen = typeof blas === "string"
+          ? {
+            name: "wasm",
+            simd,
+            description: `${wasm}; matrix products on XNNPACK (${blas})`,
+            blasReason: blas,
+          }
+          : {
+            name: "wasm",
+            simd,
+            description: `${wasm}; matrix products on ${blas.description}`,
+            blas,
+          };
         return chosen;
       }
       fallbackReason = "the wasm backend did not initialise";

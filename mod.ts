@@ -13,6 +13,7 @@
  * @module
  */
 export * from "./lib/tensor.ts";
+export * from "./lib/blas.ts";
 export * from "./lib/tokenizer.ts";
 export * from "./lib/embedding.ts";
 export * from "./lib/ngram.ts";

@@ -29,6 +29,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, makeRng } from "../lib/tensor.ts";
+import { cpuCoreType, setNativeBlasThreads, useNativeBlas } from "../lib/blas.ts";
 import {
   countGPTParameters,
   createKVCache,
@@ -153,19 +154,6 @@ async function checkTorchInstalled(python: string): Promise<void> {
         `(or point --python=… / PYTHON at an interpreter that has torch). See bench/README.md.`,
     );
   }
-}
-
-/** The OpenBLAS kernel family this CPU supports, from /proc/cpuinfo's flags. */
-function cpuCoreType(): string | undefined {
-  try {
-    const flags = Deno.readTextFileSync("/proc/cpuinfo").match(/^flags\s*:(.*)$/m)?.[1] ?? "";
-    const has = (f: string) => flags.split(/\s+/).includes(f);
-    if (has("avx512f") && has("avx512bw") && has("avx512vl")) return "SkylakeX";
-    if (has("avx2") && has("fma")) return "Haswell";
-  } catch {
-    // not Linux: leave OpenBLAS's own choice
-  }
-  return undefined;
 }
 
 /**
@@ -453,10 +441,26 @@ console.log("running PyTorch, 1 thread …");
 const torch1 = await runTorch<TorchResult>(python, 1, torchArgs, env);
 console.log(`running tfjs, ${backend.description} …`);
 const tfjs = await runTfjs(warmup, steps, genRuns, args.has("profile"));
+/** The library's other paths, for comparison: products on XNNPACK, and OpenBLAS with 2 threads. */
+const tfjsOthers: { label: string; threads: number; result: TfjsResult }[] = [];
+if (backend.blas) {
+  const label = `tfjs 4.22 wasm, matrix products on XNNPACK (GPT_BLAS=off)`;
+  console.log(`running ${label} …`);
+  useNativeBlas(false);
+  tfjsOthers.push({ label, threads: 1, result: await runTfjs(warmup, steps, genRuns, false) });
+  useNativeBlas(true);
+}
 let torch2: TorchResult | undefined;
 if (!args.has("no-two-threads")) {
   console.log("running PyTorch, 2 threads …");
   torch2 = await runTorch<TorchResult>(python, 2, torchArgs, env);
+  if (backend.blas) {
+    const before = setNativeBlasThreads(2);
+    const label = `tfjs 4.22 wasm, matrix products on ${backend.blas.description}`;
+    console.log(`running ${label} …`);
+    tfjsOthers.push({ label, threads: 2, result: await runTfjs(warmup, steps, genRuns, false) });
+    setNativeBlasThreads(before);
+  }
 }
 if (torch1.parameters !== countGPTParameters(config)) {
   console.log(
@@ -489,15 +493,22 @@ for (const r of [torch1, torch2]) {
     fmt(r.full_context_tokens_per_s, 0),
   ]);
 }
-rows.push([
-  `tfjs 4.22 ${backend.description}`,
-  "1",
-  fmt(median(tfjs.stepMs)),
-  fmt(Math.min(...tfjs.stepMs)),
-  fmt(tfjs.reforwardTokensPerS, 0),
-  fmt(tfjs.cachedTokensPerS, 0),
-  fmt(tfjs.fullContextTokensPerS, 0),
-]);
+for (
+  const { label, threads, result } of [
+    { label: `tfjs 4.22 ${backend.description}`, threads: 1, result: tfjs },
+    ...tfjsOthers,
+  ]
+) {
+  rows.push([
+    label,
+    String(threads),
+    fmt(median(result.stepMs)),
+    fmt(Math.min(...result.stepMs)),
+    fmt(result.reforwardTokensPerS, 0),
+    fmt(result.cachedTokensPerS, 0),
+    fmt(result.fullContextTokensPerS, 0),
+  ]);
+}
 const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
 console.log();
 for (const [i, r] of rows.entries()) {
@@ -531,13 +542,26 @@ console.log(
     ? `; tfjs step / PyTorch 2-thread step ${fmt(median(tfjs.stepMs) / median(torch2.step_ms), 2)}×`
     : ""),
 );
+for (const { label, threads, result } of tfjsOthers) {
+  const torch = threads === 2 ? torch2 : torch1;
+  if (!torch) continue;
+  console.log(
+    `also: ${label} / PyTorch (${threads} ${threads === 1 ? "thread" : "threads"} each): ` +
+      `step ${fmt(median(result.stepMs) / median(torch.step_ms), 2)}×, KV cache / re-forward ` +
+      `${fmt(result.cachedTokensPerS / torch.reforward_tokens_per_s, 2)}×`,
+  );
+}
 const checks = [
   `losses: PyTorch ${fmt(torch1.first_loss, 3)} → ${fmt(torch1.last_loss, 3)}, tfjs ${
     fmt(tfjs.firstLoss, 3)
   } → ${fmt(tfjs.lastLoss, 3)} (ln ${VOCAB} = ${fmt(Math.log(VOCAB), 3)})`,
   `KV-cache generation equals re-forward generation: PyTorch ${torch1.cache_matches_reforward}, ` +
   `tfjs ${tfjs.cacheMatchesReforward}`,
-  `tfjs tensors after the measured steps: ${tfjs.tensorGrowth >= 0 ? "+" : ""}${tfjs.tensorGrowth}`,
+  `tfjs tensors after the measured steps: ${
+    [tfjs, ...tfjsOthers.map((o) => o.result)].map((r) =>
+      `${r.tensorGrowth >= 0 ? "+" : ""}${r.tensorGrowth}`
+    ).join(", ")
+  }`,
 ];
 console.log(checks.map((c) => `check: ${c}`).join("\n"));
 console.log(

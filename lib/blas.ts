@@ -144,21 +144,17 @@ export function loadNativeBlas(): BlasInfo | string {
   }
   try {
     const { lib, path } = openLibrary(setting ? [setting] : CANDIDATES);
-    lib.symbols.openblas_set_num_threads(threadSetting);
     const config = cString(lib.symbols.openblas_get_config()).trim();
-    const core = cString(lib.symbols.openblas_get_corename());
-    const version = config.match(/OpenBLAS\s+(\S+)/)?.[1];
     library = lib;
     tf.registerKernel({ kernelName: NATIVE_GEMM, backendName: "wasm", kernelFunc: gemmKernel });
     loaded = {
       library: path,
       config,
-      core,
-      threads: threadSetting,
-      description: `OpenBLAS${version ? " " + version : ""} (${core} kernels, ${threadSetting} ${
-        threadSetting === 1 ? "thread" : "threads"
-      })`,
+      core: cString(lib.symbols.openblas_get_corename()),
+      threads: 0,
+      description: "",
     };
+    setNativeBlasThreads(threadSetting);
     return loaded;
   } catch (e) {
     return failure = (e as Error).message;
@@ -171,6 +167,26 @@ export function loadNativeBlas(): BlasInfo | string {
  */
 export function nativeBlas(): BlasInfo | undefined {
   return loaded && enabled && tf.getBackend() === "wasm" ? loaded : undefined;
+}
+
+/**
+ * Sets the threads OpenBLAS may use for each product (after {@link loadNativeBlas});
+ * returns the previous count. Throws unless `n` is a positive integer or when OpenBLAS is
+ * not loaded.
+ */
+export function setNativeBlasThreads(n: number): number {
+  if (!loaded || !library) throw new Error("setNativeBlasThreads: OpenBLAS is not loaded");
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`setNativeBlasThreads: threads must be a positive integer, got ${n}`);
+  }
+  const before = loaded.threads;
+  library.symbols.openblas_set_num_threads(n);
+  const version = loaded.config.match(/OpenBLAS\s+(\S+)/)?.[1];
+  loaded.threads = n;
+  loaded.description = `OpenBLAS${version ? " " + version : ""} (${loaded.core} kernels, ${n} ${
+    n === 1 ? "thread" : "threads"
+  })`;
+  return before;
 }
 
 /**
@@ -255,9 +271,9 @@ export function nativeGemm(a: Tensor, b: Tensor, transposeA = false, transposeB 
   const kA = a.shape[transposeA ? r - 2 : r - 1], kB = b.shape[transposeB ? r - 1 : r - 2];
   if ((r !== 2 && r !== 3) || b.rank !== r || (r === 3 && a.shape[0] !== b.shape[0]) || kA !== kB) {
     throw new Error(
-      `nativeGemm: A [${a.shape.join(", ")}]${transposeA ? "ᵀ" : ""} and B [${
-        b.shape.join(", ")
-      }]${transposeB ? "ᵀ" : ""} do not fit (rank 2, or rank 3 with equal group counts)`,
+      `nativeGemm: A [${a.shape.join(", ")}]${transposeA ? "ᵀ" : ""} and B [${b.shape.join(", ")}]${
+        transposeB ? "ᵀ" : ""
+      } do not fit (rank 2, or rank 3 with equal group counts)`,
     );
   }
   return tf.engine().runKernel(NATIVE_GEMM, { a, b }, { transposeA, transposeB }) as Tensor;

@@ -106,9 +106,7 @@ export function linear(x: Tensor, W: Tensor2D, b?: Tensor1D): Tensor {
 export function columnSums(x: Tensor2D): Tensor1D {
   assertRank(x, 2, "columnSums: X");
   if (!nativeBlas()) return tf.sum(x, 0);
-  return tf.tidy(() =>
-    nativeGemm(tf.ones([1, x.shape[0]]), x).reshape([x.shape[1]]) as Tensor1D
-  );
+  return tf.tidy(() => nativeGemm(tf.ones([1, x.shape[0]]), x).reshape([x.shape[1]]) as Tensor1D);
 }
 
 /**

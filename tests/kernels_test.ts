@@ -12,8 +12,31 @@ import {
   stableSoftmax,
 } from "../lib/kernels.ts";
 import { assertNoTensorGrowth, initBackend } from "../lib/tensor.ts";
+import { nativeBlas, useNativeBlas } from "../lib/blas.ts";
 
 await initBackend();
+const nativeLoaded = nativeBlas() !== undefined;
+
+/**
+ * Registers `fn` twice: with the products on OpenBLAS (blas.ts; ignored, and so reported,
+ * when it did not load) and on tfjs's own kernels (XNNPACK on wasm).
+ */
+function onBothPaths(name: string, fn: () => void | Promise<void>): void {
+  for (const native of [true, false]) {
+    Deno.test({
+      name: `${name} [products on ${native ? "OpenBLAS" : "tfjs"}]`,
+      ignore: native && !nativeLoaded,
+      fn: async () => {
+        const before = useNativeBlas(native);
+        try {
+          await fn();
+        } finally {
+          useNativeBlas(before);
+        }
+      },
+    });
+  }
+}
 
 const rand = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, "float32", seed);
 
@@ -44,7 +67,7 @@ function assertSameGrads(
   });
 }
 
-Deno.test("matMul2d: value and gradients equal tf.matMul's, with and without transposeB", () => {
+onBothPaths("matMul2d: value and gradients equal tf.matMul's, with and without transposeB", () => {
   const a = rand([5, 7], 1), b = rand([7, 3], 2), bt = rand([3, 7], 3);
   assertSameGrads(
     (x, y) => matMul2d(x as tf.Tensor2D, y as tf.Tensor2D),
@@ -61,7 +84,7 @@ Deno.test("matMul2d: value and gradients equal tf.matMul's, with and without tra
   tf.dispose([a, b, bt]);
 });
 
-Deno.test("matMul2d: gradients match finite differences", () => {
+onBothPaths("matMul2d: gradients match finite differences", () => {
   const a = rand([3, 4], 4), b = rand([4, 2], 5), bt = rand([2, 4], 6);
   assertGradOk(gradCheck((x, y) => matMul2d(x as tf.Tensor2D, y as tf.Tensor2D), [a, b]), "A·B");
   assertGradOk(
@@ -84,7 +107,7 @@ Deno.test("matMul2d and linear: mismatched shapes name both shapes", () => {
   tf.dispose([a, b]);
 });
 
-Deno.test("linear: y = xW + b over leading axes, gradients match finite differences", () => {
+onBothPaths("linear: y = xW + b over leading axes, gradients match finite differences", () => {
   const x = rand([2, 3, 4], 7), W = rand([4, 5], 8) as tf.Tensor2D;
   const b = rand([5], 9) as tf.Tensor1D;
   // independent computation: one row at a time in plain JS
@@ -101,7 +124,7 @@ Deno.test("linear: y = xW + b over leading axes, gradients match finite differen
   tf.dispose([x, W, b, y]);
 });
 
-Deno.test("batchedMatMul: value and gradients equal tf.matMul's (property over shapes)", () => {
+onBothPaths("batchedMatMul: value and gradients equal tf.matMul's (property over shapes)", () => {
   fc.assert(
     fc.property(
       fc.integer({ min: 1, max: 6 }),
@@ -125,7 +148,7 @@ Deno.test("batchedMatMul: value and gradients equal tf.matMul's (property over s
   );
 });
 
-Deno.test("batchedMatMul: gradients match finite differences", () => {
+onBothPaths("batchedMatMul: gradients match finite differences", () => {
   const a = rand([2, 3, 4], 10), b = rand([2, 4, 2], 11), bt = rand([2, 2, 4], 12);
   assertGradOk(
     gradCheck((x, y) => batchedMatMul(x as tf.Tensor3D, y as tf.Tensor3D), [a, b]),
@@ -168,31 +191,34 @@ Deno.test("gelu: gradient equals autodiff of x·Φ(x) and finite differences", (
   x.dispose();
 });
 
-Deno.test("layerNormCore: hand-worked row, and gradients vs autodiff and finite differences", () => {
-  // row [1, 2, 3, 6]: μ = 3, σ² = (4 + 1 + 0 + 9)/4 = 3.5, x̂ = (x − 3)/√3.5
-  const s = Math.sqrt(3.5 + 1e-5);
-  const row = tf.tensor2d([[1, 2, 3, 6]]);
-  const ones = tf.ones([4]) as tf.Tensor1D, zeros = tf.zeros([4]) as tf.Tensor1D;
-  const y = layerNormCore(row, ones, zeros);
-  assertAllClose(y, [[-2 / s, -1 / s, 0, 3 / s]], { atol: 1e-6 });
+onBothPaths(
+  "layerNormCore: hand-worked row, and gradients vs autodiff and finite differences",
+  () => {
+    // row [1, 2, 3, 6]: μ = 3, σ² = (4 + 1 + 0 + 9)/4 = 3.5, x̂ = (x − 3)/√3.5
+    const s = Math.sqrt(3.5 + 1e-5);
+    const row = tf.tensor2d([[1, 2, 3, 6]]);
+    const ones = tf.ones([4]) as tf.Tensor1D, zeros = tf.zeros([4]) as tf.Tensor1D;
+    const y = layerNormCore(row, ones, zeros);
+    assertAllClose(y, [[-2 / s, -1 / s, 0, 3 / s]], { atol: 1e-6 });
 
-  const x = rand([2, 3, 5], 13);
-  const gamma = rand([5], 14) as tf.Tensor1D, beta = rand([5], 15) as tf.Tensor1D;
-  const fast = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-    layerNormCore(x, g as tf.Tensor1D, b as tf.Tensor1D);
-  const plain = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
-    const { mean, variance } = tf.moments(x, -1, true);
-    return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
-  };
-  assertSameGrads(fast, plain, [x, gamma, beta], "layer norm", 1e-4);
-  assertGradOk(gradCheck(fast, [x, gamma, beta]), "layer norm");
-  assertThrows(
-    () => layerNormCore(x, tf.ones([4]) as tf.Tensor1D, beta),
-    Error,
-    "γ [4] does not match x [2, 3, 5] (last axis 5)",
-  );
-  tf.dispose([row, ones, zeros, y, x, gamma, beta]);
-});
+    const x = rand([2, 3, 5], 13);
+    const gamma = rand([5], 14) as tf.Tensor1D, beta = rand([5], 15) as tf.Tensor1D;
+    const fast = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+      layerNormCore(x, g as tf.Tensor1D, b as tf.Tensor1D);
+    const plain = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
+    };
+    assertSameGrads(fast, plain, [x, gamma, beta], "layer norm", 1e-4);
+    assertGradOk(gradCheck(fast, [x, gamma, beta]), "layer norm");
+    assertThrows(
+      () => layerNormCore(x, tf.ones([4]) as tf.Tensor1D, beta),
+      Error,
+      "γ [4] does not match x [2, 3, 5] (last axis 5)",
+    );
+    tf.dispose([row, ones, zeros, y, x, gamma, beta]);
+  },
+);
 
 Deno.test("stableSoftmax: ±1e4 scores stay finite; gradient vs autodiff and finite differences", () => {
   const big = tf.tensor2d([[1e4, -1e4, 0], [-1e9, -1e9, -1e9]]);
@@ -204,7 +230,7 @@ Deno.test("stableSoftmax: ±1e4 scores stay finite; gradient vs autodiff and fin
   tf.dispose([big, y, x]);
 });
 
-Deno.test("kernels: a training step with every kernel leaks no tensors", async () => {
+onBothPaths("kernels: a training step with every kernel leaks no tensors", async () => {
   const W = tf.variable(rand([6, 6], 17));
   const g = tf.variable(tf.ones([6])), b = tf.variable(tf.zeros([6]));
   const x = rand([2, 3, 6], 18);

@@ -292,8 +292,10 @@ for (const name of TASK_NAMES) {
 // handful of deciding words (entailment's test split has four adjective triples), so a model
 // that guesses about one word guesses about a quarter of the examples at once: while this
 // chapter was written, the *same* from-scratch sentiment run scored 0.23, 0.67 and 0.55 with
-// three seeds. One run per task is what fits in ten minutes; `FT_SEEDS=3 deno task chapter
-// 08` runs every comparison with three seeds and compares the means (about 17 minutes).
+// three seeds. So every comparison runs with as many seeds as fit the chapter's ten minutes
+// and compares their means: three when the matrix products run on OpenBLAS (the first line
+// of the chapter says; about 5 minutes), one without it (about 9 minutes).
+// `FT_SEEDS=n deno task chapter 08` chooses n.
 
 // %%
 const runs = new Map<string, TransferRun>();

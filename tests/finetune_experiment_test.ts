@@ -22,6 +22,7 @@ import {
   transferRun,
 } from "../lib/finetune_experiment.ts";
 import { assertNoTensorGrowth, initBackend } from "../lib/tensor.ts";
+import { nativeBlas, useNativeBlas } from "../lib/blas.ts";
 import { assertAllClose } from "../testing/tensor_assert.ts";
 import * as tf from "@tensorflow/tfjs";
 
@@ -262,8 +263,15 @@ Deno.test("accuracyDifferenceError: the standard error of a difference of two pr
   assertThrows(() => accuracyDifferenceError(0.5, 0.5, 0), Error, "positive integer");
 });
 
-Deno.test("fineTuneSettings: one seed by default, a count from a number or an environment text, a clear error otherwise", () => {
-  assertEquals(fineTuneSettings(false).seeds, 1);
+Deno.test("fineTuneSettings: by default three seeds with OpenBLAS and one without (quick: one), a count from a number or an environment text, a clear error otherwise", () => {
+  assertEquals(fineTuneSettings(false).seeds, nativeBlas() ? 3 : 1);
+  const before = useNativeBlas(false);
+  try {
+    assertEquals(fineTuneSettings(false).seeds, 1);
+  } finally {
+    useNativeBlas(before);
+  }
+  assertEquals(fineTuneSettings(true).seeds, 1);
   assertEquals(fineTuneSettings(false, { seeds: 3 }).seeds, 3);
   assertEquals(fineTuneSettings(true, { seeds: "2" }).seeds, 2);
   for (const bad of [0, 11, 1.5, "two", ""]) {

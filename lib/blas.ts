@@ -202,10 +202,12 @@ export function useNativeBlas(on: boolean): boolean {
 const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
 
 /**
- * The kernel: C[g] = op(A[g])·op(B[g]) for A, B of rank 2 (one group) or 3 (G groups),
- * op(X) = Xᵀ when the attribute `transposeA` / `transposeB` is set. Each group's matrices
- * are contiguous row-major blocks of the wasm heap, handed to `cblas_sgemm` as pointers
- * with leading dimensions; C is written straight into a fresh heap tensor.
+ * The kernel: C[g] = op(A[g])·op(B[g]) (+ b on every row, when a `bias` input is given) for
+ * A, B of rank 2 (one group) or more (a group per index of the leading axes), op(X) = Xᵀ
+ * when the attribute `transposeA` / `transposeB` is set. Each group's matrices are
+ * contiguous row-major blocks of the wasm heap, handed to `cblas_sgemm` as pointers with
+ * leading dimensions; C is written straight into a fresh heap tensor (first filled with the
+ * bias rows, then C = op(A)·op(B) + 1·C).
  */
 function gemmKernel(
   { inputs, backend, attrs }: {
@@ -215,21 +217,24 @@ function gemmKernel(
   },
 ): tf.TensorInfo {
   const wasm = backend as BackendWasm;
-  const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { a, b, bias } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo };
   const transposeA = Boolean(attrs?.transposeA), transposeB = Boolean(attrs?.transposeB);
-  const rank = a.shape.length;
-  const groups = rank === 3 ? a.shape[0] : 1;
+  const lead = a.shape.slice(0, -2);
+  const groups = lead.reduce((x, y) => x * y, 1);
   const [aRows, aCols] = a.shape.slice(-2);
   const [bRows, bCols] = b.shape.slice(-2);
   const M = transposeA ? aCols : aRows, K = transposeA ? aRows : aCols;
   const N = transposeB ? bRows : bCols;
-  const out = wasm.makeOutput(rank === 3 ? [groups, M, N] : [M, N], "float32");
+  const out = wasm.makeOutput([...lead, M, N], "float32");
   if (M * N * groups === 0) return out;
   const c = wasm.typedArrayFromHeap(out) as Float32Array;
-  if (K === 0) {
+  if (bias) {
+    const row = wasm.typedArrayFromHeap(bias) as Float32Array;
+    for (let i = 0; i < groups * M; i++) c.set(row, i * N);
+  } else if (K === 0) {
     c.fill(0);
-    return out;
   }
+  if (K === 0) return out;
   const pa = Deno.UnsafePointer.of(wasm.typedArrayFromHeap(a) as Float32Array);
   const pb = Deno.UnsafePointer.of(wasm.typedArrayFromHeap(b) as Float32Array);
   const pc = Deno.UnsafePointer.of(c);
@@ -248,7 +253,7 @@ function gemmKernel(
       aCols,
       Deno.UnsafePointer.offset(pb!, g * K * N * 4),
       bCols,
-      0,
+      bias ? 1 : 0,
       Deno.UnsafePointer.offset(pc!, g * M * N * 4),
       N,
     );
@@ -258,23 +263,39 @@ function gemmKernel(
 
 /**
  * C = op(A)·op(B) with `cblas_sgemm` (requires {@link nativeBlas}): A and B of rank 2
- * ([M, K]·[K, N] → [M, N]) or rank 3 with a leading group axis ([G, M, K]·[G, K, N] →
- * [G, M, N]); op transposes the last two axes when its flag is set. float32 only. It has no
- * gradient of its own: kernels.ts wraps it in custom gradients made of more such products.
+ * ([M, K]·[K, N] → [M, N]) or of equal higher rank with the same leading axes, one product
+ * per index of those axes ([G, H, M, K]·[G, H, K, N] → [G, H, M, N]); op transposes the last
+ * two axes when its flag is set. With a `bias` b [N], C = op(A)·op(B) + b on every row (a
+ * linear layer in one call). float32 only. It has no gradient of its own: kernels.ts wraps
+ * it in custom gradients made of more such products.
  */
-export function nativeGemm(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
+export function nativeGemm(
+  a: Tensor,
+  b: Tensor,
+  transposeA = false,
+  transposeB = false,
+  bias?: Tensor,
+): Tensor {
   if (!nativeBlas()) throw new Error("nativeGemm: OpenBLAS is not loaded (see loadNativeBlas)");
   if (a.dtype !== "float32" || b.dtype !== "float32") {
     throw new Error(`nativeGemm: float32 only, got ${a.dtype} and ${b.dtype}`);
   }
   const r = a.rank;
   const kA = a.shape[transposeA ? r - 2 : r - 1], kB = b.shape[transposeB ? r - 1 : r - 2];
-  if ((r !== 2 && r !== 3) || b.rank !== r || (r === 3 && a.shape[0] !== b.shape[0]) || kA !== kB) {
+  const sameLead = a.shape.slice(0, -2).every((n, i) => n === b.shape[i]);
+  if (r < 2 || b.rank !== r || !sameLead || kA !== kB) {
     throw new Error(
       `nativeGemm: A [${a.shape.join(", ")}]${transposeA ? "ᵀ" : ""} and B [${b.shape.join(", ")}]${
         transposeB ? "ᵀ" : ""
-      } do not fit (rank 2, or rank 3 with equal group counts)`,
+      } do not fit (equal ranks ≥ 2, equal leading axes)`,
     );
   }
-  return tf.engine().runKernel(NATIVE_GEMM, { a, b }, { transposeA, transposeB }) as Tensor;
+  const N = b.shape[transposeB ? r - 2 : r - 1];
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== N || bias.dtype !== "float32")) {
+    throw new Error(
+      `nativeGemm: bias [${bias.shape.join(", ")}] (${bias.dtype}) is not a float32 vector [${N}]`,
+    );
+  }
+  const inputs: tf.NamedTensorMap = bias ? { a, b, bias } : { a, b };
+  return tf.engine().runKernel(NATIVE_GEMM, inputs, { transposeA, transposeB }) as Tensor;
 }

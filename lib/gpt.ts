@@ -35,6 +35,7 @@ import { assertModelSizes, assertRank } from "./tensor.ts";
 import { embedTokens, initEmbedding, learnedPositions } from "./embedding.ts";
 import { causalMask, MASKED, type MultiHeadParams } from "./attention.ts";
 import { batchedMatMul, deriveSeeds, linear, matMul2d, stableSoftmax } from "./kernels.ts";
+import { nativeBlas, nativeGemm } from "./blas.ts";
 import {
   type Activation,
   type EncoderBlockParams,
@@ -414,9 +415,9 @@ interface PastKV {
 
 /**
  * The operations a block is made of. Training uses the fast-path kernels of kernels.ts
- * (hand-written gradients); generation uses plain tfjs ops, which compute the same numbers
- * and, with no gradient to record, skip `tf.customGrad`'s fixed cost per call — what
- * dominates when each step handles one token.
+ * (hand-written gradients); generation uses plain tfjs ops (products on OpenBLAS when it is
+ * loaded), which compute the same numbers and, with no gradient to record, skip
+ * `tf.customGrad`'s fixed cost per call — what dominates when each step handles one token.
  */
 interface BlockOps {
   /** y = xW + b on the last axis. */
@@ -454,15 +455,26 @@ const TRAINING_OPS: BlockOps = {
 const EPS = 1e-5;
 const INV_SQRT2 = 1 / Math.SQRT2;
 
+/**
+ * C = A·B (or A·Bᵀ) over any leading axes, without a gradient: one `cblas_sgemm` per group
+ * when OpenBLAS is loaded (blas.ts), otherwise `tf.matMul`.
+ */
+function plainProduct(a: Tensor, b: Tensor, transposeB: boolean): Tensor {
+  return nativeBlas() ? nativeGemm(a, b, false, transposeB) : tf.matMul(a, b, false, transposeB);
+}
+
 function plainLinear(x: Tensor, W: Tensor2D, b?: Tensor1D): Tensor {
   const [inDim, out] = W.shape;
-  const y = tf.fused.matMul({ a: x.reshape([-1, inDim]) as Tensor2D, b: W, bias: b });
+  const rows = x.reshape([-1, inDim]) as Tensor2D;
+  const y = nativeBlas()
+    ? nativeGemm(rows, W, false, false, b)
+    : tf.fused.matMul({ a: rows, b: W, bias: b });
   return y.reshape([...x.shape.slice(0, -1), out]);
 }
 
 const GENERATION_OPS: BlockOps = {
   linear: plainLinear,
-  matMul: (a, b, transposeB) => tf.matMul(a, b, false, transposeB),
+  matMul: plainProduct,
   layerNorm(p, x) {
     const centred = tf.sub(x, tf.mean(x, -1, true));
     const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), EPS));
@@ -476,7 +488,7 @@ const GENERATION_OPS: BlockOps = {
     return plainLinear(act, p.W2, p.b2);
   },
   softmax: (x) => tf.softmax(x),
-  matMulTransposed: (h, W) => tf.matMul(h, W, false, true),
+  matMulTransposed: (h, W) => plainProduct(h, W, true) as Tensor2D,
 };
 
 /**

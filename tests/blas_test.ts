@@ -39,12 +39,24 @@ Deno.test({
       assertAllClose(c, expected, { atol: 1e-6, msg: `transposeA ${ta}, transposeB ${tb}` });
       c.dispose();
     }
-    tf.dispose([a, b, at, bt]);
+    // with a bias b = [10, 20] on every row: [[17, 31], [26, 43]]
+    const bias = tf.tensor1d([10, 20]);
+    const withBias = nativeGemm(a, b, false, false, bias);
+    assertAllClose(withBias, [[17, 31], [26, 43]], { atol: 1e-6 });
+    // an empty inner dimension leaves only the bias
+    const onlyBias = nativeGemm(tf.zeros([2, 0]), tf.zeros([0, 2]), false, false, bias);
+    assertAllClose(onlyBias, [[10, 20], [10, 20]]);
+    assertThrows(
+      () => nativeGemm(a, b, false, false, tf.zeros([3])),
+      Error,
+      "bias [3] (float32) is not a float32 vector [2]",
+    );
+    tf.dispose([a, b, at, bt, bias, withBias, onlyBias]);
   },
 });
 
 Deno.test({
-  name: "nativeGemm: equals tf.matMul for ranks 2 and 3, any transposes (property over shapes)",
+  name: "nativeGemm: equals tf.matMul for ranks 2, 3 and 4, any transposes (property over shapes)",
   ignore,
   fn: () => {
     fc.assert(
@@ -55,18 +67,19 @@ Deno.test({
         fc.integer({ min: 1, max: 9 }),
         fc.boolean(),
         fc.boolean(),
-        fc.boolean(),
-        (G, M, K, N, ta, tb, batched) => {
+        fc.integer({ min: 0, max: 2 }),
+        (G, M, K, N, ta, tb, leadingAxes) => {
           tf.tidy(() => {
-            const lead = batched ? [G] : [];
+            const lead = [G, 3].slice(0, leadingAxes);
             const a = rand([...lead, ...(ta ? [K, M] : [M, K])], M * 31 + K);
             const b = rand([...lead, ...(tb ? [N, K] : [K, N])], N * 17 + K);
-            const c = nativeGemm(a, b, ta, tb);
+            const bias = rand([N], N);
+            const c = nativeGemm(a, b, ta, tb, bias);
             assertEquals(c.shape, [...lead, M, N]);
-            assertAllClose(c, tf.matMul(a, b, ta, tb), {
+            assertAllClose(c, tf.add(tf.matMul(a, b, ta, tb), bias), {
               atol: 1e-5,
               rtol: 1e-5,
-              msg: `G ${batched ? G : "–"} M ${M} K ${K} N ${N} ta ${ta} tb ${tb}`,
+              msg: `leading [${lead}] M ${M} K ${K} N ${N} ta ${ta} tb ${tb}`,
             });
           });
         },

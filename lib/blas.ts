@@ -115,6 +115,9 @@ function openLibrary(candidates: readonly string[]): { lib: BlasLibrary; path: s
       try {
         return { lib: Deno.dlopen(path, SYMBOLS), path };
       } catch (e) {
+        if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+          throw new Error("no FFI permission: run with --allow-ffi or -A");
+        }
         errors.push(`${path}: ${(e as Error).message.split("\n")[0]}`);
       }
     }

@@ -184,23 +184,39 @@ Deno.test("initBackend says where the products run, and why not OpenBLAS when no
   assert(core === undefined || core === "SkylakeX" || core === "Haswell", String(core));
 });
 
-/** initBackend in a fresh process with the given environment. */
-async function backendWith(env: Record<string, string>): Promise<Record<string, unknown>> {
-  const script = `import { initBackend } from ${
-    JSON.stringify(new URL("../lib/tensor.ts", import.meta.url).href)
-  };
-console.log(JSON.stringify(await initBackend()));`;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--ext=ts", script],
-    env,
-    cwd: new URL("..", import.meta.url),
-  }).output();
-  assert(out.success, new TextDecoder().decode(out.stderr));
-  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+/**
+ * initBackend in a fresh process with the given environment and permissions (`-A` unless
+ * `permissions` names others), from a script in a temporary folder.
+ */
+async function backendWith(
+  env: Record<string, string>,
+  permissions = ["-A"],
+): Promise<Record<string, unknown>> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/backend.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { initBackend } from ${
+        JSON.stringify(new URL("../lib/tensor.ts", import.meta.url).href)
+      };\nconsole.log(JSON.stringify(await initBackend()));\n`,
+    );
+    const root = new URL("..", import.meta.url);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--config", new URL("deno.json", root).pathname, ...permissions, script],
+      env,
+      cwd: root,
+    }).output();
+    assert(out.success, new TextDecoder().decode(out.stderr));
+    return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 Deno.test({
-  name: "GPT_BLAS=off, a missing library and a bad thread count keep the products on XNNPACK",
+  name:
+    "GPT_BLAS=off, a missing library, a bad thread count and no FFI permission keep the products on XNNPACK",
   ignore: info.name !== "wasm",
   fn: async () => {
     const off = await backendWith({ GPT_BLAS: "off" });
@@ -211,5 +227,7 @@ Deno.test({
     assert(String(missing.blasReason).includes("/nonexistent/libopenblas.so.0"));
     const threads = await backendWith({ GPT_BLAS_THREADS: "0" });
     assert(String(threads.blasReason).includes("GPT_BLAS_THREADS must be a positive integer"));
+    const noFfi = await backendWith({}, ["--allow-read", "--allow-env"]);
+    assertEquals(noFfi.blasReason, "no FFI permission: run with --allow-ffi or -A");
   },
 });

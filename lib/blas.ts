@@ -1,16 +1,16 @@
 /**
  * Native matrix products: the system's OpenBLAS `cblas_sgemm`, called through Deno's FFI
- * directly on the wasm backend's memory (no copies), as a tfjs kernel named
- * {@link NATIVE_GEMM}.
+ * directly on the wasm backend's memory (no copies), as a tfjs kernel named `NativeGemm`
+ * ({@link nativeGemm} runs it).
  *
  * Why: WebAssembly has only 128-bit SIMD, so XNNPACK's products reach ~20–30 GFLOP/s on
- * one core, while OpenBLAS's AVX-512 kernels reach ~140 (see PERFORMANCE.md). tfjs-node
+ * one core, while OpenBLAS's AVX-512 kernels reach ~140 (bench/README.md). tfjs-node
  * would give tfjs the same native speed but cannot install here (it downloads a binary);
  * OpenBLAS comes from the system's packages (Debian: `libopenblas0`).
  *
  * {@link loadNativeBlas} is called by `initBackend`: when the library loads, the fast
- * kernels of kernels.ts (matMul2d, batchedMatMul, columnSums) run their products here, one
- * thread by default; otherwise they stay on XNNPACK. `GPT_BLAS=off` keeps them on XNNPACK,
+ * kernels of kernels.ts (matMul2d, batchedMatMul, columnSums) and generation's products
+ * (gpt.ts) run here, one thread by default; otherwise they stay on XNNPACK. `GPT_BLAS=off` keeps them on XNNPACK,
  * `GPT_BLAS=/path/to/libopenblas.so` picks the library, `GPT_BLAS_THREADS=n` sets
  * OpenBLAS's threads.
  *
@@ -22,7 +22,7 @@ import type { Tensor } from "./tf_types.ts";
 import { readEnv } from "./tensor.ts";
 
 /** The name of the tfjs kernel (wasm backend) that runs a product with `cblas_sgemm`. */
-export const NATIVE_GEMM = "NativeGemm";
+const NATIVE_GEMM = "NativeGemm";
 
 /** The OpenBLAS library {@link loadNativeBlas} loaded. */
 export interface BlasInfo {
@@ -128,7 +128,7 @@ function openLibrary(candidates: readonly string[]): { lib: BlasLibrary; path: s
 }
 
 /**
- * Loads OpenBLAS and registers {@link NATIVE_GEMM} on the wasm backend (call it after the
+ * Loads OpenBLAS and registers the `NativeGemm` kernel on the wasm backend (call it after the
  * wasm backend is active). Returns what was loaded, or a reason string when nothing was:
  * `GPT_BLAS=off`, no FFI permission, no library found, or a backend other than wasm. Safe
  * to call many times; the first call decides.

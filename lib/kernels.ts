@@ -174,8 +174,9 @@ function nativeBatchedProduct(
 /**
  * The batched product C[g] = A[g]·B[g] (or A[g]·B[g]ᵀ when `transposeB`) over a leading
  * group axis g (attention's batch × heads): A [G, M, K], B [G, K, N] (or [G, N, K]) →
- * C [G, M, N]. On wasm it runs as one depthwise convolution (see PERFORMANCE.md), elsewhere
- * as `tf.matMul`; the gradient is written out as two more such products:
+ * C [G, M, N]. With OpenBLAS loaded (blas.ts) it runs as one `cblas_sgemm` per group; else
+ * on wasm as one depthwise convolution (XNNPACK), elsewhere as `tf.matMul`. The gradient is
+ * written out as two more such products:
  * ∂L/∂A[g] = ∂L/∂C[g]·B[g]ᵀ, ∂L/∂B[g] = A[g]ᵀ·∂L/∂C[g] (for A·Bᵀ: (∂L/∂C[g])ᵀ·A[g]).
  *
  * Throws when the group counts or inner dimensions differ, naming both shapes.

@@ -679,7 +679,10 @@ await show(table([
               "秋天和秋日 or 秋天和傍晚, yet " +
               "fine-tuning on the sentence pairs still fitted only 49–52% of the training " +
               "split, and given 400 steps it fitted 97% of it and scored 53% on the test " +
-              "pairs. "
+              "pairs. Prose that also restated sentences with one word swapped for its " +
+              "synonym (孩童深夜放歌于江畔，换句话说，孩童半夜放歌于江畔) — the task's " +
+              "comparison in another frame — did not help either: 52% on test against 49% " +
+              "from scratch (three seeds; 51% against 50% with 240 steps). "
             : "") +
           (relational.includes("multipleChoice")
             ? "On multiple choice the pre-trained body did not even fit its training split " +

@@ -17,10 +17,11 @@
  * loads, lib/blas.ts), then — when OpenBLAS loaded — with its products on XNNPACK
  * (`useNativeBlas(false)`) and with OpenBLAS on two threads, for comparison; the required
  * ratios use the default path. PyTorch runs with one thread (OMP_NUM_THREADS=1,
- * torch.set_num_threads(1)) like tfjs's wasm backend here, then with two. Before that, a probe checks that torch uses OpenBLAS and
- * how fast a 1024² matmul is: Debian's reference BLAS (~5 GFLOP/s) would make PyTorch look
- * 15× slower than it is. OpenBLAS's OpenMP build is preferred when installed (the pthread
- * build's own thread pool fights PyTorch's on two threads). OpenBLAS 0.3.21 does not
+ * torch.set_num_threads(1)) like tfjs's wasm backend here, then with two. Before that, a
+ * probe checks that torch uses OpenBLAS and how fast a 1024² matmul is: Debian's reference
+ * BLAS (~5 GFLOP/s) would make PyTorch look 15× slower than it is. OpenBLAS's OpenMP build
+ * is preferred when installed (the pthread build's own thread pool fights PyTorch's on two
+ * threads). OpenBLAS 0.3.21 does not
  * recognise recent Intel CPUs and falls back to its SSE3 "Prescott" kernels (~25 GFLOP/s);
  * the probe then sets OPENBLAS_CORETYPE to the kernel family the CPU supports and says so.
  *

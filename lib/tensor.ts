@@ -55,20 +55,15 @@ export async function initBackend(): Promise<BackendInfo> {
         await tf.ready();
         const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT");
         const blas = loadNativeBlas();
-        const wasm = `wasm (${simd ? "SIMD" : "no SIMD"}, 1 thread)`;
-        chosen = typeof blas === "string"
-          ? {
-            name: "wasm",
-            simd,
-            description: `${wasm}; matrix products on XNNPACK (${blas})`,
-            blasReason: blas,
-          }
-          : {
-            name: "wasm",
-            simd,
-            description: `${wasm}; matrix products on ${blas.description}`,
-            blas,
-          };
+        const products = typeof blas === "string" ? `XNNPACK (${blas})` : blas.description;
+        chosen = {
+          name: "wasm",
+          simd,
+          description: `wasm (${
+            simd ? "SIMD" : "no SIMD"
+          }, 1 thread); matrix products on ${products}`,
+          ...(typeof blas === "string" ? { blasReason: blas } : { blas }),
+        };
         return chosen;
       }
       fallbackReason = "the wasm backend did not initialise";

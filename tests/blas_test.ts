@@ -44,10 +44,12 @@ Deno.test({
     const withBias = nativeGemm(a, b, false, false, bias);
     assertAllClose(withBias, [[17, 31], [26, 43]], { atol: 1e-6 });
     // an empty inner dimension leaves only the bias
-    const onlyBias = nativeGemm(tf.zeros([2, 0]), tf.zeros([0, 2]), false, false, bias);
+    const onlyBias = tf.tidy(() =>
+      nativeGemm(tf.zeros([2, 0]), tf.zeros([0, 2]), false, false, bias)
+    );
     assertAllClose(onlyBias, [[10, 20], [10, 20]]);
     assertThrows(
-      () => nativeGemm(a, b, false, false, tf.zeros([3])),
+      () => tf.tidy(() => nativeGemm(a, b, false, false, tf.zeros([3]))),
       Error,
       "bias [3] (float32) is not a float32 vector [2]",
     );

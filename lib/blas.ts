@@ -34,8 +34,11 @@ export interface BlasInfo {
   core: string;
   /** Threads OpenBLAS may use. */
   threads: number;
-  /** One line for a learner, e.g. `"OpenBLAS 0.3.21 (SkylakeX kernels, 1 thread)"`. */
-  description: string;
+  /**
+   * One line for a learner, e.g. `"OpenBLAS 0.3.21 (SkylakeX kernels, 1 thread)"`, read from
+   * the fields above (so it follows {@link setNativeBlasThreads}).
+   */
+  readonly description: string;
 }
 
 const SYMBOLS = {
@@ -155,7 +158,12 @@ export function loadNativeBlas(): BlasInfo | string {
       config,
       core: cString(lib.symbols.openblas_get_corename()),
       threads: 0,
-      description: "",
+      get description() {
+        const version = this.config.match(/OpenBLAS\s+(\S+)/)?.[1];
+        return `OpenBLAS${version ? " " + version : ""} (${this.core} kernels, ${this.threads} ${
+          this.threads === 1 ? "thread" : "threads"
+        })`;
+      },
     };
     setNativeBlasThreads(threadSetting);
     return loaded;
@@ -184,11 +192,7 @@ export function setNativeBlasThreads(n: number): number {
   }
   const before = loaded.threads;
   library.symbols.openblas_set_num_threads(n);
-  const version = loaded.config.match(/OpenBLAS\s+(\S+)/)?.[1];
   loaded.threads = n;
-  loaded.description = `OpenBLAS${version ? " " + version : ""} (${loaded.core} kernels, ${n} ${
-    n === 1 ? "thread" : "threads"
-  })`;
   return before;
 }
 

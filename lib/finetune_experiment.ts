@@ -329,13 +329,19 @@ export function continuationLogProbs(
     );
   }
   const padded = rows.map((r) => [...r, ...Array(width - r.length).fill(r[0])]);
-  const logProbs = tf.tidy(() => {
+  // log P(next token) at every position but the last: [k, width − 1]; only those leave the device
+  const next = tf.tidy(() => {
     const x = tf.tensor2d(padded, [rows.length, width], "int32");
-    return tf.logSoftmax(gptForward(p, config, x).logits).arraySync() as number[][][];
+    const logProbs = tf.logSoftmax(
+      gptForward(p, config, x).logits.slice([0, 0, 0], [-1, width - 1, -1]),
+    );
+    const targets = tf.tensor2d(padded.map((r) => r.slice(1)), [rows.length, width - 1], "int32");
+    return tf.sum(tf.mul(logProbs, tf.oneHot(targets, config.vocabSize)), -1)
+      .arraySync() as number[][];
   });
   return rows.map((r, i) => {
     let sum = 0;
-    for (let t = prefix.length; t < r.length; t++) sum += logProbs[i][t - 1][r[t]];
+    for (let t = prefix.length; t < r.length; t++) sum += next[i][t - 1];
     return sum / (r.length - prefix.length);
   });
 }

@@ -31,13 +31,21 @@ import type {
   Variable1D,
   Variable2D,
 } from "./tf_types.ts";
-import { assertModelSizes, assertRank } from "./tensor.ts";
+import { assertModelSizes, assertRank, tidyRecord } from "./tensor.ts";
 import { embedTokens, initEmbedding, learnedPositions } from "./embedding.ts";
 import { causalMask, MASKED, type MultiHeadParams } from "./attention.ts";
-import { batchedMatMul, deriveSeeds, linear, matMul2d, stableSoftmax } from "./kernels.ts";
+import {
+  activate,
+  type Activation,
+  batchedMatMul,
+  checkActivation,
+  deriveSeeds,
+  linear,
+  matMul2d,
+  stableSoftmax,
+} from "./kernels.ts";
 import { nativeBlas, nativeGemm } from "./blas.ts";
 import {
-  type Activation,
   type EncoderBlockParams,
   feedForward,
   type FeedForwardParams,
@@ -146,9 +154,7 @@ export function checkGPTConfig(config: GPTConfig): void {
   if (!(config.dropout >= 0 && config.dropout < 1)) {
     throw new Error(`GPTConfig: dropout must be in [0, 1), got ${config.dropout}`);
   }
-  if (config.activation !== "gelu" && config.activation !== "relu") {
-    throw new Error(`GPTConfig: activation must be "gelu" or "relu", got ${config.activation}`);
-  }
+  checkActivation(config.activation, "GPTConfig");
   if (config.norm !== "post" && config.norm !== "pre") {
     throw new Error(`GPTConfig: norm must be "post" or "pre", got ${config.norm}`);
   }
@@ -484,7 +490,7 @@ const GENERATION_OPS: BlockOps = {
     const h = plainLinear(x, p.W1, p.b1);
     const act = activation === "gelu"
       ? tf.mul(tf.mul(h, 0.5), tf.add(1, tf.erf(tf.mul(h, INV_SQRT2))))
-      : tf.relu(h);
+      : activate(h, activation);
     return plainLinear(act, p.W2, p.b2);
   },
   softmax: (x) => tf.softmax(x),
@@ -570,9 +576,6 @@ function checkIds(ids: Tensor2D, fn: string): void {
 }
 
 /** `tf.tidy` for records holding arrays of tensors (tfjs's types want index signatures). */
-function tidyRecord<T>(fn: () => T): T {
-  return tf.tidy(fn as () => tf.TensorContainer) as T;
-}
 
 /**
  * The GPT forward pass for token ids [B, T] (int32, T ≤ n_ctx):

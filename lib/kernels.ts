@@ -21,12 +21,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable1D, Variable2D } from "./tf_types.ts";
-import { assertRank, makeRng } from "./tensor.ts";
+import { assertRank, makeRng, shapeText } from "./tensor.ts";
 import { nativeBlas, nativeGemm } from "./blas.ts";
-
-function shapeText(x: Tensor): string {
-  return `[${x.shape.join(", ")}]`;
-}
 
 /**
  * A·B, A·Bᵀ, Aᵀ·B for 2-D tensors: with OpenBLAS loaded, one `cblas_sgemm` call that reads
@@ -236,6 +232,59 @@ export function gelu(x: Tensor): Tensor {
     };
   });
   return f(x);
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const GELU_TANH_CUBIC = 0.044715;
+
+/**
+ * The tanh approximation of GELU that GPT-1's and GPT-2's original code use (Hugging Face's
+ * "gelu_new"): GELU(x) ≈ ½x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715x³). It differs from the
+ * exact {@link gelu} by at most ~4.7e-4; loading GPT-2's weights needs it to reproduce GPT-2's
+ * logits exactly. Backward: ½(1 + tanh u) + ½x·(1 − tanh²u)·√(2/π)·(1 + 3·0.044715x²).
+ */
+export function geluTanh(x: Tensor): Tensor {
+  const f = tf.customGrad((x, save) => {
+    const xt = x as Tensor;
+    const u = tf.mul(SQRT_2_OVER_PI, tf.add(xt, tf.mul(GELU_TANH_CUBIC, tf.pow(xt, 3))));
+    const t = tf.tanh(u);
+    (save as tf.GradSaveFunc)([xt, t]);
+    return {
+      value: tf.mul(tf.mul(0.5, xt), tf.add(1, t)),
+      gradFunc: (dy: Tensor, [sx, st]: Tensor[]) => {
+        const du = tf.mul(SQRT_2_OVER_PI, tf.add(1, tf.mul(3 * GELU_TANH_CUBIC, tf.square(sx))));
+        const dt = tf.mul(tf.mul(0.5, sx), tf.mul(tf.sub(1, tf.square(st)), du));
+        return tf.mul(dy, tf.add(tf.mul(0.5, tf.add(1, st)), dt));
+      },
+    };
+  });
+  return f(x);
+}
+
+/**
+ * The feed-forward network's nonlinearity: `"relu"` (max(0, x), the original Transformer),
+ * `"gelu"` (exact x·Φ(x)) or `"gelu_tanh"` (GPT-1's and GPT-2's tanh approximation).
+ */
+export type Activation = "relu" | "gelu" | "gelu_tanh";
+
+/** Every {@link Activation}, for validation and error messages. */
+export const ACTIVATIONS: readonly Activation[] = ["relu", "gelu", "gelu_tanh"];
+
+/** Throws unless `name` is one of {@link ACTIVATIONS}, naming the allowed values. */
+export function checkActivation(name: unknown, fn: string): asserts name is Activation {
+  if (!ACTIVATIONS.includes(name as Activation)) {
+    throw new Error(
+      `${fn}: activation must be one of ${ACTIVATIONS.map((a) => `"${a}"`).join(", ")}, got ${
+        JSON.stringify(name)
+      }`,
+    );
+  }
+}
+
+/** act(x) for the named {@link Activation}: ReLU, {@link gelu} or {@link geluTanh}. */
+export function activate(x: Tensor, activation: Activation): Tensor {
+  checkActivation(activation, "activate");
+  return activation === "gelu" ? gelu(x) : activation === "gelu_tanh" ? geluTanh(x) : tf.relu(x);
 }
 
 /**

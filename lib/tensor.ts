@@ -121,8 +121,53 @@ export function makeRng(seed: number): () => number {
 /** A dimension in an expected shape: a size, or `null` for "any size". */
 export type Dim = number | null;
 
-function fmtShape(shape: readonly Dim[]): string {
+/**
+ * A shape as a learner reads it in an error message: `[2, 3, 4]`, with `*` for a free
+ * dimension. Takes a tensor or a shape.
+ */
+export function shapeText(x: Tensor | readonly Dim[]): string {
+  const shape = Array.isArray(x) ? x as readonly Dim[] : (x as Tensor).shape;
   return `[${shape.map((d) => (d === null ? "*" : String(d))).join(", ")}]`;
+}
+
+/**
+ * `tf.tidy` for functions returning records that hold tensors (nested in objects and
+ * arrays): tfjs keeps every tensor of the returned value, but its types only accept
+ * records with index signatures.
+ */
+export function tidyRecord<T>(fn: () => T): T {
+  return tf.tidy(fn as () => tf.TensorContainer) as T;
+}
+
+/**
+ * Throws unless `ids` is a batch of token ids [B, T]: rank 2, int32, B ≥ 1 and T ≥ 1
+ * (and T ≤ `maxLength` when given), with every id in [0, `vocabSize`) when given.
+ * `fn` names the caller in the message.
+ */
+export function checkIds(
+  ids: Tensor,
+  fn: string,
+  opts: { vocabSize?: number; maxLength?: number; lengthName?: string } = {},
+): void {
+  assertRank(ids, 2, `${fn}: ids`);
+  if (ids.dtype !== "int32") throw new Error(`${fn}: ids must be int32, got ${ids.dtype}`);
+  const [B, T] = ids.shape;
+  if (B === 0 || T === 0) {
+    throw new Error(`${fn}: ids ${shapeText(ids)} hold no tokens (an empty batch or sequence)`);
+  }
+  if (opts.maxLength !== undefined && T > opts.maxLength) {
+    throw new Error(
+      `${fn}: ${T} tokens exceed the ${opts.lengthName ?? "context length"} ${opts.maxLength}`,
+    );
+  }
+  if (opts.vocabSize !== undefined) {
+    const V = opts.vocabSize;
+    for (const id of ids.dataSync()) {
+      if (id < 0 || id >= V) {
+        throw new Error(`${fn}: token id ${id} is outside the vocabulary [0, ${V})`);
+      }
+    }
+  }
 }
 
 /**
@@ -134,7 +179,7 @@ export function assertShape(x: Tensor, expected: readonly Dim[], name = "tensor"
   const ok = x.rank === expected.length &&
     expected.every((d, i) => d === null || d === x.shape[i]);
   if (!ok) {
-    throw new Error(`${name}: expected shape ${fmtShape(expected)}, got ${fmtShape(x.shape)}`);
+    throw new Error(`${name}: expected shape ${shapeText(expected)}, got ${shapeText(x.shape)}`);
   }
 }
 
@@ -165,7 +210,7 @@ export function assertRank(x: Tensor, ranks: number | readonly number[], name = 
   if (!allowed.includes(x.rank)) {
     throw new Error(
       `${name}: expected rank ${allowed.join(" or ")}, got rank ${x.rank} (shape ${
-        fmtShape(x.shape)
+        shapeText(x.shape)
       })`,
     );
   }

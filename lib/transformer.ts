@@ -15,7 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Scalar, Tensor, Tensor2D, Variable, Variable1D, Variable2D } from "./tf_types.ts";
-import { assertModelSizes, assertRank } from "./tensor.ts";
+import { assertModelSizes, assertRank, tidyRecord } from "./tensor.ts";
 import {
   embedTokens,
   initEmbedding,
@@ -32,8 +32,9 @@ import {
   paddingMask,
 } from "./attention.ts";
 import {
+  activate,
+  type Activation,
   deriveSeeds,
-  gelu,
   initLinear,
   layerNormCore,
   linear,
@@ -85,9 +86,6 @@ export interface FeedForwardParams {
   b2: Variable1D;
 }
 
-/** The FFN's nonlinearity: ReLU as in the original Transformer, GELU as in GPT. */
-export type Activation = "relu" | "gelu";
-
 /**
  * A fresh feed-forward network d_model → d_ff → d_model (d_ff = 4·d_model unless given;
  * pass `undefined` for the default), Glorot-scaled weights and zero biases, reproducible
@@ -114,8 +112,7 @@ export function feedForward(
   activation: Activation = "relu",
 ): Tensor {
   return tf.tidy(() => {
-    const hidden = linear(x, p.W1, p.b1);
-    const act = activation === "gelu" ? gelu(hidden) : tf.relu(hidden);
+    const act = activate(linear(x, p.W1, p.b1), activation);
     return linear(act, p.W2, p.b2);
   });
 }
@@ -504,9 +501,6 @@ export function countParameters(vars: Variable[]): number {
  * `tf.tidy` for results holding traces: tfjs keeps every tensor nested in the returned
  * record, but its types only accept records with index signatures.
  */
-function tidyRecord<T>(fn: () => T): T {
-  return tf.tidy(fn as () => tf.TensorContainer) as T;
-}
 
 function checkIds(ids: Tensor2D, cfg: Seq2SeqConfig, name: string): void {
   assertRank(ids, 2, name);

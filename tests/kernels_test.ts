@@ -4,8 +4,11 @@ import { assert, assertThrows } from "@std/assert";
 import { assertAllClose } from "../testing/tensor_assert.ts";
 import { gradCheck } from "../testing/gradcheck.ts";
 import {
+  activate,
+  type Activation,
   batchedMatMul,
   gelu,
+  geluTanh,
   layerNormCore,
   linear,
   matMul2d,
@@ -188,6 +191,32 @@ Deno.test("gelu: gradient equals autodiff of x·Φ(x) and finite differences", (
   const plain = (t: tf.Tensor) => tf.mul(t, tf.mul(0.5, tf.add(1, tf.erf(tf.div(t, Math.SQRT2)))));
   assertSameGrads(gelu, plain, [x], "gelu");
   assertGradOk(gradCheck(gelu, [x]), "gelu");
+  x.dispose();
+});
+
+Deno.test("geluTanh: hand-worked values and gradient vs autodiff and finite differences", () => {
+  // ½x(1 + tanh(√(2/π)(x + 0.044715x³))) at 1, −1, 2, computed by hand with Math.tanh
+  const ref = (v: number) =>
+    0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
+  const y = geluTanh(tf.tensor1d([0, 1, -1, 2]));
+  assertAllClose(y, [0, ref(1), ref(-1), ref(2)], { atol: 1e-6 });
+  // and within 4.8e-4 of the exact GELU
+  assertAllClose(y, [0, 0.8413447, -0.1586553, 1.9544997], { atol: 4.8e-4 });
+  y.dispose();
+  const x = tf.tensor1d([-3, -1.5, -0.3, 0, 0.2, 0.9, 2.5]);
+  const plain = (t: tf.Tensor) =>
+    tf.mul(
+      tf.mul(0.5, t),
+      tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(t, tf.mul(0.044715, tf.pow(t, 3)))))),
+    );
+  assertSameGrads(geluTanh, plain, [x], "geluTanh");
+  assertGradOk(gradCheck(geluTanh, [x]), "geluTanh");
+  x.dispose();
+});
+
+Deno.test("activate: names the allowed activations on a wrong one", () => {
+  const x = tf.tensor1d([-1, 1]);
+  assertThrows(() => activate(x, "GELU" as Activation), Error, '"relu", "gelu", "gelu_tanh"');
   x.dispose();
 });
 

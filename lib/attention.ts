@@ -11,9 +11,16 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Tensor, Tensor2D, Tensor3D, Variable, Variable1D, Variable2D } from "./tf_types.ts";
-import { assertRank } from "./tensor.ts";
-import { batchedMatMul, deriveSeeds, initLinear, linear, stableSoftmax } from "./kernels.ts";
+import type { Tensor, Tensor2D, Variable, Variable1D, Variable2D } from "./tf_types.ts";
+import { assertRank, shapeText, tidyRecord } from "./tensor.ts";
+import {
+  batchedMatMul,
+  checkFloat,
+  deriveSeeds,
+  initLinear,
+  linear,
+  stableSoftmax,
+} from "./kernels.ts";
 
 /**
  * The additive mask value for a blocked position: −10⁹ stands in for −∞. Added to a
@@ -22,25 +29,37 @@ import { batchedMatMul, deriveSeeds, initLinear, linear, stableSoftmax } from ".
  */
 export const MASKED: number = -1e9;
 
-function shapeText(x: Tensor | readonly number[]): string {
-  const shape = Array.isArray(x) ? x : (x as Tensor).shape;
-  return `[${shape.join(", ")}]`;
+/**
+ * Additive masks this module built (causal, padding, combined): their values are known to
+ * be 0 or {@link MASKED}, so {@link checkMask} need not read them back.
+ */
+const builtMasks = new WeakSet<Tensor>();
+
+function built<T extends Tensor>(mask: T): T {
+  builtMasks.add(mask);
+  return mask;
 }
 
 /**
- * The causal (look-ahead) mask of a decoder, [T, T]: row i may attend to columns j ≤ i.
- * M[i][j] = 0 for j ≤ i and {@link MASKED} for j > i, so position i never sees the
- * tokens after it.
+ * The causal (look-ahead) mask of a decoder, [T, past + T]: the T new queries stand at
+ * positions past … past + T − 1 and may attend to every key up to their own position.
+ * M[i][j] = 0 for j ≤ past + i and {@link MASKED} after it, so a position never sees the
+ * tokens after it. With `past` = 0 (the default) it is the square [T, T] mask; with keys
+ * cached from `past` earlier tokens it is the mask of incremental decoding.
  */
-export function causalMask(T: number): Tensor2D {
+export function causalMask(T: number, past = 0): Tensor2D {
   if (!Number.isInteger(T) || T <= 0) {
     throw new Error(`causalMask: T must be a positive integer, got ${T}`);
   }
-  const values = new Float32Array(T * T);
-  for (let i = 0; i < T; i++) {
-    for (let j = i + 1; j < T; j++) values[i * T + j] = MASKED;
+  if (!Number.isInteger(past) || past < 0) {
+    throw new Error(`causalMask: past must be a non-negative integer, got ${past}`);
   }
-  return tf.tensor2d(values, [T, T]);
+  const Tk = past + T;
+  const values = new Float32Array(T * Tk);
+  for (let i = 0; i < T; i++) {
+    for (let j = past + i + 1; j < Tk; j++) values[i * Tk + j] = MASKED;
+  }
+  return built(tf.tensor2d(values, [T, Tk]));
 }
 
 /**
@@ -54,8 +73,15 @@ export function paddingMask(ids: Tensor2D, padId: number): Tensor {
     throw new Error(`paddingMask: ids must be int32, got ${ids.dtype}`);
   }
   const [B, T] = ids.shape;
-  return tf.tidy(() =>
-    tf.where(tf.equal(ids, padId), tf.fill([B, T], MASKED), tf.zeros([B, T])).reshape([B, 1, 1, T])
+  return built(
+    tf.tidy(() =>
+      tf.where(tf.equal(ids, padId), tf.fill([B, T], MASKED), tf.zeros([B, T])).reshape([
+        B,
+        1,
+        1,
+        T,
+      ])
+    ),
   );
 }
 
@@ -66,7 +92,8 @@ export function paddingMask(ids: Tensor2D, padId: number): Tensor {
  */
 export function combineMasks(...masks: Tensor[]): Tensor {
   if (masks.length === 0) throw new Error("combineMasks: no masks given");
-  return tf.tidy(() => tf.maximum(masks.reduce((sum, m) => tf.add(sum, m)), MASKED));
+  masks.forEach((m, i) => checkMaskValues(m, `combineMasks: mask ${i}`));
+  return built(tf.tidy(() => tf.maximum(masks.reduce((sum, m) => tf.add(sum, m)), MASKED)));
 }
 
 /** The result of {@link scaledDotProductAttention}. */
@@ -79,8 +106,34 @@ export interface AttentionResult {
   scores: Tensor;
 }
 
-/** Throws unless `mask` broadcasts against scores of shape `target`, naming both. */
-function checkBroadcast(mask: Tensor, target: readonly number[], where: string): void {
+/**
+ * Throws unless `mask` is an additive mask: float32, every value ≤ 0 (0 = may look,
+ * {@link MASKED} = blocked). A 0/1 or boolean mask (1 = may look) added to the scores would
+ * leave the future visible; the error says to convert it with {@link additiveMask}. Masks
+ * built here are trusted; another mask is read back once.
+ */
+function checkMaskValues(mask: Tensor, where: string): void {
+  if (builtMasks.has(mask)) return;
+  if (mask.dtype !== "float32") {
+    throw new Error(
+      `${where}: mask ${shapeText(mask)} is ${mask.dtype}; attention takes an additive float32 ` +
+        `mask (0 = may look, MASKED = blocked): convert a 0/1 or boolean mask with additiveMask`,
+    );
+  }
+  const values = mask.dataSync();
+  for (const v of values) {
+    if (!(v <= 0)) {
+      throw new Error(
+        `${where}: mask ${shapeText(mask)} holds ${v}; an additive mask holds only 0 (may look) ` +
+          `and negative values such as MASKED (blocked): convert a 0/1 mask with additiveMask`,
+      );
+    }
+  }
+  builtMasks.add(mask);
+}
+
+/** Throws unless `mask` is additive and broadcasts against scores of shape `target`. */
+function checkMask(mask: Tensor, target: readonly number[], where: string): void {
   const offset = target.length - mask.rank;
   const ok = offset >= 0 &&
     mask.shape.every((d, i) => d === 1 || d === target[offset + i]);
@@ -89,37 +142,42 @@ function checkBroadcast(mask: Tensor, target: readonly number[], where: string):
       `${where}: mask ${shapeText(mask)} does not broadcast against scores ${shapeText(target)}`,
     );
   }
+  checkMaskValues(mask, where);
 }
 
 /**
- * Scaled dot-product attention, Z = softmax(QKᵀ/√d_k + M)·V, for any leading batch or
- * head dimensions: q [..., T_q, d_k], k [..., T_k, d_k], v [..., T_k, d_v] → output
- * [..., T_q, d_v]. The optional additive `mask` (see {@link causalMask},
- * {@link paddingMask}) must broadcast against the scores [..., T_q, T_k].
- *
- * Numerically stable: the softmax subtracts each row's maximum, so scores of ±10⁴ give no
- * NaN or Infinity. The products run as {@link batchedMatMul}.
- *
- * Throws when the shapes do not fit, naming both shapes.
+ * The additive mask of a 0/1 or boolean mask M (1 or true = may look):
+ * (1 − M)·{@link MASKED}, ready to add to attention scores.
  */
-export function scaledDotProductAttention(
-  q: Tensor,
-  k: Tensor,
-  v: Tensor,
-  opts: { mask?: Tensor } = {},
-): AttentionResult {
+export function additiveMask(mask01: Tensor): Tensor {
+  return built(tf.tidy(() => tf.mul(tf.sub(1, mask01.toFloat()), MASKED)));
+}
+
+/** Options of {@link scaledDotProductAttention} and {@link multiHeadAttention}. */
+export interface AttentionOptions {
+  /** An additive mask M broadcasting against the scores [..., T_q, T_k]. */
+  mask?: Tensor;
+  /** Dropout on the attention weights before they mix the values (training only). */
+  dropout?: (weights: Tensor) => Tensor;
+}
+
+/**
+ * Throws unless q [..., T_q, d_k], k [..., T_k, d_k], v [..., T_k, d_v] fit each other
+ * and `mask` is an additive mask broadcasting against the scores [..., T_q, T_k].
+ */
+function checkAttentionInputs(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined): void {
   const fn = "scaledDotProductAttention";
   if (q.rank < 2 || k.rank !== q.rank || v.rank !== q.rank) {
     throw new Error(
-      `${fn}: q ${shapeText(q)}, k ${shapeText(k)} and v ${
-        shapeText(v)
-      } must have the same rank ≥ 2`,
+      `${fn}: q ${shapeText(q)}, k ${shapeText(k)} and v ${shapeText(v)} ` +
+        `must have the same rank ≥ 2 ([..., T, d])`,
     );
   }
+  checkFloat(fn, [["q", q], ["k", k], ["v", v]]);
   const lead = q.shape.slice(0, -2);
   const [Tq, dk] = q.shape.slice(-2);
   const [Tk, dkK] = k.shape.slice(-2);
-  const [TkV, dv] = v.shape.slice(-2);
+  const TkV = v.shape[v.rank - 2];
   if (k.shape.slice(0, -2).join() !== lead.join() || dkK !== dk) {
     throw new Error(
       `${fn}: q ${shapeText(q)} and k ${shapeText(k)} do not fit ` +
@@ -132,22 +190,38 @@ export function scaledDotProductAttention(
         `(expected v [${[...lead, Tk, "d_v"].join(", ")}])`,
     );
   }
-  const scoreShape = [...lead, Tq, Tk];
-  if (opts.mask) checkBroadcast(opts.mask, scoreShape, fn);
-  const G = lead.reduce((a, b) => a * b, 1);
-  return tf.tidy(() => {
-    const qkT = batchedMatMul(
-      q.reshape([G, Tq, dk]) as Tensor3D,
-      k.reshape([G, Tk, dk]) as Tensor3D,
-      true,
-    );
-    const scaled = tf.mul(qkT, 1 / Math.sqrt(dk)).reshape(scoreShape);
-    const scores = opts.mask ? tf.add(scaled, opts.mask) : scaled;
+  if (q.size === 0 || k.size === 0) {
+    throw new Error(`${fn}: q ${shapeText(q)} or k ${shapeText(k)} is empty`);
+  }
+  if (mask) checkMask(mask, [...lead, Tq, Tk], fn);
+}
+
+/**
+ * Scaled dot-product attention, Z = softmax(QKᵀ/√d_k + M)·V, for any leading batch or
+ * head dimensions: q [..., T_q, d_k], k [..., T_k, d_k], v [..., T_k, d_v] → output
+ * [..., T_q, d_v]. The optional additive `mask` (see {@link causalMask},
+ * {@link paddingMask}) must broadcast against the scores [..., T_q, T_k]; a 0/1 or boolean
+ * mask is refused (see {@link additiveMask}).
+ *
+ * Numerically stable: the softmax subtracts each row's maximum, so scores of ±10⁴ give no
+ * NaN or Infinity. The products run as {@link batchedMatMul}.
+ *
+ * Throws when the shapes do not fit, naming both shapes.
+ */
+export function scaledDotProductAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  opts: AttentionOptions = {},
+): AttentionResult {
+  checkAttentionInputs(q, k, v, opts.mask);
+  const { mask, dropout = (w: Tensor) => w } = opts;
+  return tidyRecord(() => {
+    const dk = q.shape[q.rank - 1];
+    const scaled = tf.mul(batchedMatMul(q, k, true), 1 / Math.sqrt(dk)); // [..., T_q, T_k]
+    const scores = mask ? tf.add(scaled, mask) : scaled;
     const weights = stableSoftmax(scores);
-    const output = batchedMatMul(
-      weights.reshape([G, Tq, Tk]) as Tensor3D,
-      v.reshape([G, Tk, dv]) as Tensor3D,
-    ).reshape([...lead, Tq, dv]);
+    const output = batchedMatMul(dropout(weights), v); // [..., T_q, d_v]
     return { output, weights, scores };
   });
 }
@@ -180,9 +254,7 @@ export function multiplicativeMaskWeights(scores: Tensor2D, mask01: Tensor2D): T
  */
 export function additiveMaskWeights(scores: Tensor2D, mask01: Tensor2D): Tensor2D {
   check01Pair(scores, mask01, "additiveMaskWeights");
-  return tf.tidy(() =>
-    stableSoftmax(tf.add(scores, tf.mul(tf.sub(1, mask01), MASKED)))
-  ) as Tensor2D;
+  return tf.tidy(() => stableSoftmax(tf.add(scores, additiveMask(mask01)))) as Tensor2D;
 }
 
 /** The parameters of multi-head attention: the projections W_q, W_k, W_v, W_o and biases. */
@@ -248,18 +320,85 @@ export function multiHeadParameters(p: MultiHeadParams): Variable[] {
   return [p.Wq, p.Wk, p.Wv, p.Wo, p.bq, p.bk, p.bv, p.bo];
 }
 
+/** Keys and values already computed for earlier tokens, each [B, h, T_past, d_k]. */
+export interface PastKeysValues {
+  /** K of the earlier tokens. */
+  keys: Tensor;
+  /** V of the earlier tokens. */
+  values: Tensor;
+}
+
 /** The result of {@link multiHeadAttention}. */
 export interface MultiHeadResult {
   /** MultiHead(Q, K, V) = Concat(head₁, …, head_h)·W_o + b_o, shape [B, T_q, d_model]. */
   output: Tensor;
   /** Every head's attention weights, [B, h, T_q, T_k]. */
   weights: Tensor;
+  /** The keys attended over, [B, h, T_k, d_k] (with `past`: the past keys and the new ones). */
+  keys: Tensor;
+  /** The values attended over, [B, h, T_k, d_k]. */
+  values: Tensor;
 }
 
 /** [B, T, d_model] → [B, h, T, d_k]: each head's columns as its own sequence. */
 function splitHeads(x: Tensor, heads: number): Tensor {
   const [B, T, d] = x.shape;
   return tf.transpose(x.reshape([B, T, heads, d / heads]), [0, 2, 1, 3]);
+}
+
+/** [B, h, T, d_k] → [B, T, d_model]: the heads' outputs side by side (Concat). */
+function mergeHeads(z: Tensor): Tensor {
+  const [B, h, T, dk] = z.shape;
+  return tf.transpose(z, [0, 2, 1, 3]).reshape([B, T, h * dk]);
+}
+
+/** Throws unless the inputs fit the parameters (widths, batches, dtypes, a live cache). */
+function checkMultiHeadInputs(
+  p: MultiHeadParams,
+  xq: Tensor,
+  xkv: Tensor,
+  past: PastKeysValues | undefined,
+): void {
+  const fn = "multiHeadAttention";
+  const dModel = p.Wq.shape[0];
+  checkHeads(dModel, p.heads, fn);
+  assertRank(xq, 3, `${fn}: queries xq`);
+  assertRank(xkv, 3, `${fn}: keys/values xkv`);
+  checkFloat(fn, [["xq", xq], ["xkv", xkv]]);
+  for (const [name, x] of [["xq", xq], ["xkv", xkv]] as const) {
+    if (x.shape[2] !== dModel) {
+      throw new Error(
+        `${fn}: ${name} ${shapeText(x)} has width ${x.shape[2]}, d_model is ${dModel}`,
+      );
+    }
+    if (x.shape[0] === 0 || x.shape[1] === 0) {
+      throw new Error(`${fn}: ${name} ${shapeText(x)} is empty (no batch or no positions)`);
+    }
+  }
+  if (xq.shape[0] !== xkv.shape[0]) {
+    throw new Error(
+      `${fn}: xq ${shapeText(xq)} and xkv ${shapeText(xkv)} have different batch sizes`,
+    );
+  }
+  if (past) {
+    if (past.keys.isDisposed || past.values.isDisposed) {
+      throw new Error(
+        `${fn}: the cached keys/values were already freed (a KV cache is consumed by the call ` +
+          `that extends it: use the cache that call returned)`,
+      );
+    }
+    const expected = [xkv.shape[0], p.heads, null, dModel / p.heads];
+    for (const [name, t] of [["keys", past.keys], ["values", past.values]] as const) {
+      const ok = t.rank === 4 && expected.every((d, i) => d === null || d === t.shape[i]);
+      if (!ok) {
+        throw new Error(
+          `${fn}: past ${name} ${shapeText(t)} do not fit [B, h, T_past, d_k] = ${
+            shapeText(expected)
+          }`,
+        );
+      }
+    }
+  }
 }
 
 /**
@@ -273,39 +412,30 @@ function splitHeads(x: Tensor, heads: number): Tensor {
  * xq [B, T_q, d_model], xkv [B, T_k, d_model]; the optional additive `mask` must broadcast
  * against the scores [B, h, T_q, T_k] ([T_q, T_k] causal, [B, 1, 1, T_k] padding).
  *
- * Throws when the inputs' widths are not the parameters' d_model or the batches differ,
- * naming both values.
+ * With `past` (a KV cache's keys and values of earlier tokens, [B, h, T_past, d_k]), the new
+ * keys and values are appended to them, K = [K_past; X_kv W_k], V = [V_past; X_kv W_v], so
+ * a decoder computes each token's projections once; the result returns K and V for the
+ * next call. With `dropout`, the attention weights are dropped out before they mix V.
+ *
+ * Throws when the inputs' widths are not the parameters' d_model, the batches differ, an
+ * input is not float32 or the cache was freed, naming the values.
  */
 export function multiHeadAttention(
   p: MultiHeadParams,
   xq: Tensor,
   xkv: Tensor,
-  opts: { mask?: Tensor } = {},
+  opts: AttentionOptions & { past?: PastKeysValues } = {},
 ): MultiHeadResult {
-  const fn = "multiHeadAttention";
-  const dModel = p.Wq.shape[0];
-  checkHeads(dModel, p.heads, fn);
-  assertRank(xq, 3, `${fn}: queries xq`);
-  assertRank(xkv, 3, `${fn}: keys/values xkv`);
-  for (const [name, x] of [["xq", xq], ["xkv", xkv]] as const) {
-    if (x.shape[2] !== dModel) {
-      throw new Error(
-        `${fn}: ${name} ${shapeText(x)} has width ${x.shape[2]}, d_model is ${dModel}`,
-      );
-    }
-  }
-  if (xq.shape[0] !== xkv.shape[0]) {
-    throw new Error(
-      `${fn}: xq ${shapeText(xq)} and xkv ${shapeText(xkv)} have different batch sizes`,
-    );
-  }
-  const [B, Tq] = xq.shape;
-  return tf.tidy(() => {
-    const Q = splitHeads(linear(xq, p.Wq, p.bq), p.heads);
-    const K = splitHeads(linear(xkv, p.Wk, p.bk), p.heads);
-    const V = splitHeads(linear(xkv, p.Wv, p.bv), p.heads);
-    const { output, weights } = scaledDotProductAttention(Q, K, V, opts);
-    const concat = tf.transpose(output, [0, 2, 1, 3]).reshape([B, Tq, dModel]);
-    return { output: linear(concat, p.Wo, p.bo), weights };
+  const { past, ...attention } = opts;
+  checkMultiHeadInputs(p, xq, xkv, past);
+  return tidyRecord(() => {
+    const h = p.heads;
+    const Q = splitHeads(linear(xq, p.Wq, p.bq), h); // [B, h, T_q, d_k]
+    const kNew = splitHeads(linear(xkv, p.Wk, p.bk), h); // [B, h, t, d_k]
+    const vNew = splitHeads(linear(xkv, p.Wv, p.bv), h);
+    const keys = past ? tf.concat([past.keys, kNew], 2) : kNew; // [B, h, T_k, d_k]
+    const values = past ? tf.concat([past.values, vNew], 2) : vNew;
+    const { output, weights } = scaledDotProductAttention(Q, keys, values, attention);
+    return { output: linear(mergeHeads(output), p.Wo, p.bo), weights, keys, values }; // [B, T_q, d]
   });
 }

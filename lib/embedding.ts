@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Variable2D } from "./tf_types.ts";
 import { assertRank } from "./tensor.ts";
-import { matMul2d } from "./kernels.ts";
+import { matMul2d, recordingGradients } from "./kernels.ts";
 
 function checkCount(value: unknown, name: string, fn: string, allowZero = false): number {
   if (
@@ -51,7 +51,8 @@ export function initEmbedding(
  * [T, d] or [B, T, d], where U is the one-hot matrix of the ids. It is computed as that
  * one-hot product (not `tf.gather`) because the wasm backend has no gradient for gather;
  * the numbers are the same as picking row uᵢ of Wₑ. The product goes through `matMul2d`,
- * whose forward and backward stay on the wasm backend's fast 2-D matmul path.
+ * whose forward and backward stay on the wasm backend's fast 2-D matmul path. When no
+ * gradient is recorded (generation) it picks the rows with `tf.gather` instead.
  *
  * Throws on ids of the wrong rank or dtype and on ids outside [0, V).
  */
@@ -70,8 +71,11 @@ export function embedTokens(We: Tensor2D, ids: Tensor): Tensor {
   }
   return tf.tidy(() => {
     const flat = ids.reshape([-1]);
-    const oneHot = tf.oneHot(flat, vocab).toFloat();
-    return matMul2d(oneHot as Tensor2D, We).reshape([...ids.shape, d]);
+    // without a gradient to record, picking the rows is the same numbers and skips [N, V]
+    const rows = recordingGradients()
+      ? matMul2d(tf.oneHot(flat, vocab).toFloat() as Tensor2D, We)
+      : tf.gather(We, flat);
+    return rows.reshape([...ids.shape, d]);
   });
 }
 
@@ -106,18 +110,21 @@ export function sinusoidalPositionalEncoding(length: number, dModel: number): Te
 }
 
 /**
- * Learned positions (GPT-1): the first `length` rows of the table Wₚ ∈ ℝ^{n_ctx×d}.
- * Throws when the sequence is longer than the table.
+ * Learned positions (GPT-1): rows `start` … `start + length − 1` of the table
+ * Wₚ ∈ ℝ^{n_ctx×d} (the first `length` rows by default; a KV cache's new tokens start at
+ * the cache's length). Throws when the positions run past the table.
  */
-export function learnedPositions(Wp: Tensor2D, length: number): Tensor2D {
+export function learnedPositions(Wp: Tensor2D, length: number, start = 0): Tensor2D {
   assertRank(Wp, 2, "learnedPositions: position table Wₚ");
   checkCount(length, "length", "learnedPositions", true);
-  if (length > Wp.shape[0]) {
-    throw new Error(
-      `learnedPositions: sequence length ${length} exceeds the context length ${Wp.shape[0]}`,
-    );
+  checkCount(start, "start", "learnedPositions", true);
+  if (start + length > Wp.shape[0]) {
+    const what = start === 0
+      ? `sequence length ${length}`
+      : `positions ${start} … ${start + length - 1}`;
+    throw new Error(`learnedPositions: ${what} exceeds the context length ${Wp.shape[0]}`);
   }
-  return tf.slice(Wp, [0, 0], [length, Wp.shape[1]]);
+  return tf.slice(Wp, [start, 0], [length, Wp.shape[1]]);
 }
 
 /**

@@ -9,48 +9,41 @@
  * Need"); GPT-2 puts it before each sublayer and adds one final layer norm after the stack
  * (pre-LN). Both are one {@link GPTConfig} away from each other.
  *
+ * The file reads top-down: the config, the forward pass {@link gptForward}, the KV cache of
+ * generation ({@link gptForwardCached}), then the parameters, all derived from one table
+ * ({@link gptParameterTable}). The block is lib/transformer.ts's `encoderBlock` (with
+ * lib/attention.ts's one `multiHeadAttention`); the fast paths (OpenBLAS, fused bias, no
+ * custom gradients when none is recorded) are chosen inside lib/kernels.ts.
+ *
  * Generation re-runs the model once per new token. {@link gptForwardCached} keeps every
  * layer's keys and values ({@link KVCache}) so that each new token only computes its own
  * query, key and value: the logits are the same as a full re-forward, and a token costs one
  * position's work plus attention over the cached keys instead of re-running the whole text.
  *
- * Differences from the original code, on purpose: block weights start Glorot-scaled
- * (`initEncoderBlock`) rather than N(0, 0.02); GELU is the exact x·Φ(x), while Hugging
- * Face's GPT-2 uses the tanh approximation "gelu_new" (the two differ by at most 4.7e-4 per
- * activation), so real GPT-2 weights give logits slightly different from Hugging Face's.
+ * A difference from the original code, on purpose: block weights start Glorot-scaled
+ * rather than N(0, 0.02). The FFN's GELU is a config choice: the exact x·Φ(x) (`"gelu"`,
+ * the default here, faster on wasm) or the tanh approximation GPT-1 and GPT-2 were trained
+ * with (`"gelu_tanh"`, used when loading their weights; see lib/checkpoint.ts).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type {
-  Tensor,
-  Tensor1D,
-  Tensor2D,
-  Tensor3D,
-  Variable,
-  Variable1D,
-  Variable2D,
-} from "./tf_types.ts";
-import { assertModelSizes, assertRank, tidyRecord } from "./tensor.ts";
-import { embedTokens, initEmbedding, learnedPositions } from "./embedding.ts";
-import { causalMask, MASKED, type MultiHeadParams } from "./attention.ts";
+import type { Tensor, Tensor2D, Variable, Variable2D } from "./tf_types.ts";
+import { assertModelSizes, checkIds, shapeText, tidyRecord } from "./tensor.ts";
+import { embedTokens, learnedPositions } from "./embedding.ts";
+import { causalMask } from "./attention.ts";
 import {
-  activate,
   type Activation,
-  batchedMatMul,
   checkActivation,
   deriveSeeds,
   linear,
   matMul2d,
-  stableSoftmax,
+  seededDropout,
 } from "./kernels.ts";
-import { nativeBlas, nativeGemm } from "./blas.ts";
 import {
+  checkNormPlacement,
+  encoderBlock,
   type EncoderBlockParams,
-  feedForward,
-  type FeedForwardParams,
-  initEncoderBlock,
-  initLayerNorm,
   layerNorm,
   type LayerNormParams,
   type NormPlacement,
@@ -155,9 +148,7 @@ export function checkGPTConfig(config: GPTConfig): void {
     throw new Error(`GPTConfig: dropout must be in [0, 1), got ${config.dropout}`);
   }
   checkActivation(config.activation, "GPTConfig");
-  if (config.norm !== "post" && config.norm !== "pre") {
-    throw new Error(`GPTConfig: norm must be "post" or "pre", got ${config.norm}`);
-  }
+  checkNormPlacement(config.norm, "GPTConfig");
 }
 
 /**
@@ -172,25 +163,6 @@ export function gptConfig(overrides: Partial<GPTConfig> & { vocabSize: number })
   return config;
 }
 
-/**
- * The number of parameters of a GPT, from its config alone:
- *
- *   V·d + n_ctx·d                                  Wₑ and Wₚ
- *   + n·(4d² + 4d                                  W_q, W_k, W_v, W_o and their biases
- *        + 2·d·d_ff + d_ff + d                     the FFN's W₁, b₁, W₂, b₂
- *        + 4d)                                     two layer norms (γ, β)
- *   + 2d (pre-LN: the final layer norm) + d·V (untied output only)
- *
- * GPT-1: 116,534,784; GPT-2 small: 124,439,808.
- */
-export function countGPTParameters(config: GPTConfig): number {
-  checkGPTConfig(config);
-  const { vocabSize: V, contextLength: n, layers, dModel: d, dFF } = config;
-  const block = 4 * d * d + 4 * d + 2 * d * dFF + dFF + d + 4 * d;
-  return V * d + n * d + layers * block + (config.norm === "pre" ? 2 * d : 0) +
-    (config.tiedOutput ? 0 : d * V);
-}
-
 /** The parameters of a GPT: plain records of `tf.Variable`s. */
 export interface GPTParams {
   /** Token embedding Wₑ ∈ ℝ^{V×d_model} (also the output layer when tied). */
@@ -203,159 +175,6 @@ export interface GPTParams {
   finalNorm?: LayerNormParams;
   /** The untied output layer W_out ∈ ℝ^{d_model×V} (absent when tied; no bias, as GPT-2). */
   output?: Variable2D;
-}
-
-/**
- * A fresh GPT, reproducible from `seed`: Wₑ, Wₚ (and W_out) from N(0, 0.02²) as in GPT-1,
- * blocks from `initEncoderBlock` (Glorot-scaled weights, zero biases, γ = 1, β = 0).
- */
-export function initGPT(config: GPTConfig, seed: number): GPTParams {
-  checkGPTConfig(config);
-  const { vocabSize: V, contextLength, dModel: d, heads, dFF, layers } = config;
-  const s = deriveSeeds(seed, 3 + layers);
-  return {
-    tokenEmbedding: initEmbedding(V, d, s[0]),
-    positionEmbedding: initEmbedding(contextLength, d, s[1]),
-    blocks: Array.from({ length: layers }, (_, i) => initEncoderBlock(d, heads, dFF, s[3 + i])),
-    finalNorm: config.norm === "pre" ? initLayerNorm(d) : undefined,
-    output: config.tiedOutput
-      ? undefined
-      : tf.tidy(() => tf.variable(tf.randomNormal([d, V], 0, 0.02, "float32", s[2])) as Variable2D),
-  };
-}
-
-/**
- * Every parameter with its name, in a fixed order: `tokenEmbedding`, `positionEmbedding`,
- * `blocks.{i}.attention.{Wq,Wk,Wv,Wo,bq,bk,bv,bo}`, `blocks.{i}.norm1.{gamma,beta}`,
- * `blocks.{i}.ffn.{W1,b1,W2,b2}`, `blocks.{i}.norm2.{gamma,beta}`, `finalNorm.{gamma,beta}`
- * (pre-LN), `output` (untied). Checkpoints store tensors under these names.
- */
-export function namedGPTParameters(p: GPTParams): [string, Variable][] {
-  const named: [string, Variable][] = [
-    ["tokenEmbedding", p.tokenEmbedding],
-    ["positionEmbedding", p.positionEmbedding],
-  ];
-  p.blocks.forEach((b, i) => {
-    const a = b.selfAttention;
-    const pre = `blocks.${i}.`;
-    named.push(
-      [`${pre}attention.Wq`, a.Wq],
-      [`${pre}attention.Wk`, a.Wk],
-      [`${pre}attention.Wv`, a.Wv],
-      [`${pre}attention.Wo`, a.Wo],
-      [`${pre}attention.bq`, a.bq],
-      [`${pre}attention.bk`, a.bk],
-      [`${pre}attention.bv`, a.bv],
-      [`${pre}attention.bo`, a.bo],
-      [`${pre}norm1.gamma`, b.norm1.gamma],
-      [`${pre}norm1.beta`, b.norm1.beta],
-      [`${pre}ffn.W1`, b.ffn.W1],
-      [`${pre}ffn.b1`, b.ffn.b1],
-      [`${pre}ffn.W2`, b.ffn.W2],
-      [`${pre}ffn.b2`, b.ffn.b2],
-      [`${pre}norm2.gamma`, b.norm2.gamma],
-      [`${pre}norm2.beta`, b.norm2.beta],
-    );
-  });
-  if (p.finalNorm) named.push(["finalNorm.gamma", p.finalNorm.gamma]);
-  if (p.finalNorm) named.push(["finalNorm.beta", p.finalNorm.beta]);
-  if (p.output) named.push(["output", p.output]);
-  return named;
-}
-
-/** The shape every named parameter of a GPT with this config has, in {@link namedGPTParameters}' order. */
-export function gptParameterShapes(config: GPTConfig): [string, number[]][] {
-  checkGPTConfig(config);
-  const { vocabSize: V, contextLength: n, dModel: d, dFF } = config;
-  const shapes: [string, number[]][] = [["tokenEmbedding", [V, d]], ["positionEmbedding", [n, d]]];
-  for (let i = 0; i < config.layers; i++) {
-    const pre = `blocks.${i}.`;
-    for (const w of ["Wq", "Wk", "Wv", "Wo"]) shapes.push([`${pre}attention.${w}`, [d, d]]);
-    for (const b of ["bq", "bk", "bv", "bo"]) shapes.push([`${pre}attention.${b}`, [d]]);
-    shapes.push(
-      [`${pre}norm1.gamma`, [d]],
-      [`${pre}norm1.beta`, [d]],
-      [`${pre}ffn.W1`, [d, dFF]],
-      [`${pre}ffn.b1`, [dFF]],
-      [`${pre}ffn.W2`, [dFF, d]],
-      [`${pre}ffn.b2`, [d]],
-      [`${pre}norm2.gamma`, [d]],
-      [`${pre}norm2.beta`, [d]],
-    );
-  }
-  if (config.norm === "pre") shapes.push(["finalNorm.gamma", [d]], ["finalNorm.beta", [d]]);
-  if (!config.tiedOutput) shapes.push(["output", [d, V]]);
-  return shapes;
-}
-
-/**
- * Builds a GPT's parameters from tensors keyed by the names of {@link namedGPTParameters}
- * (each becomes a new `tf.Variable`; the given tensors stay the caller's). Throws naming
- * the tensor when one is missing, has the wrong shape, or is not expected by the config.
- */
-export function gptFromTensors(config: GPTConfig, tensors: Record<string, Tensor>): GPTParams {
-  const shapes = gptParameterShapes(config);
-  const expected = new Set(shapes.map(([name]) => name));
-  const unexpected = Object.keys(tensors).filter((name) => !expected.has(name));
-  if (unexpected.length > 0) {
-    throw new Error(
-      `gptFromTensors: tensor ${unexpected[0]} is not a parameter of ${config.name}` +
-        (unexpected.length > 1 ? ` (nor are ${unexpected.length - 1} more)` : ""),
-    );
-  }
-  for (const [name, shape] of shapes) {
-    const t = tensors[name];
-    if (!t) throw new Error(`gptFromTensors: missing tensor ${name} (expected [${shape}])`);
-    if (t.shape.join() !== shape.join()) {
-      throw new Error(
-        `gptFromTensors: tensor ${name} has shape [${t.shape}], expected [${shape}] for ${config.name}`,
-      );
-    }
-  }
-  const v1 = (name: string) => tf.variable(tensors[name].toFloat()) as Variable1D;
-  const v2 = (name: string) => tf.variable(tensors[name].toFloat()) as Variable2D;
-  return tidyRecord(() => ({
-    tokenEmbedding: v2("tokenEmbedding"),
-    positionEmbedding: v2("positionEmbedding"),
-    blocks: Array.from({ length: config.layers }, (_, i) => {
-      const n = (s: string) => `blocks.${i}.${s}`;
-      return {
-        selfAttention: {
-          heads: config.heads,
-          Wq: v2(n("attention.Wq")),
-          Wk: v2(n("attention.Wk")),
-          Wv: v2(n("attention.Wv")),
-          Wo: v2(n("attention.Wo")),
-          bq: v1(n("attention.bq")),
-          bk: v1(n("attention.bk")),
-          bv: v1(n("attention.bv")),
-          bo: v1(n("attention.bo")),
-        },
-        norm1: { gamma: v1(n("norm1.gamma")), beta: v1(n("norm1.beta")) },
-        ffn: {
-          W1: v2(n("ffn.W1")),
-          b1: v1(n("ffn.b1")),
-          W2: v2(n("ffn.W2")),
-          b2: v1(n("ffn.b2")),
-        },
-        norm2: { gamma: v1(n("norm2.gamma")), beta: v1(n("norm2.beta")) },
-      };
-    }),
-    finalNorm: config.norm === "pre"
-      ? { gamma: v1("finalNorm.gamma"), beta: v1("finalNorm.beta") }
-      : undefined,
-    output: config.tiedOutput ? undefined : v2("output"),
-  }));
-}
-
-/** Every trainable tensor of a GPT (each once), for an optimiser or a parameter count. */
-export function gptParameters(p: GPTParams): Variable[] {
-  return namedGPTParameters(p).map(([, v]) => v);
-}
-
-/** Frees every parameter of a GPT. */
-export function disposeGPT(p: GPTParams): void {
-  tf.dispose(gptParameters(p));
 }
 
 /** Options of {@link gptForward}. */
@@ -388,204 +207,15 @@ export interface GPTOutput {
 }
 
 /**
- * Inverted dropout: each value is kept with probability 1 − p and scaled by 1/(1 − p), or
- * set to 0, so E[dropout(x)] = x; the mask is drawn from `seed` (same seed, same mask).
- */
-export function dropout(x: Tensor, rate: number, seed: number | string): Tensor {
-  if (!(rate >= 0 && rate < 1)) throw new Error(`dropout: rate must be in [0, 1), got ${rate}`);
-  if (rate === 0) return x;
-  return tf.tidy(() => {
-    const keep = tf.greaterEqual(tf.randomUniform(x.shape, 0, 1, "float32", seed), rate);
-    return tf.mul(x, tf.div(keep.toFloat(), 1 - rate));
-  });
-}
-
-/** Dropout with a fresh mask per call, all drawn from one seed; or the identity. */
-function makeDropout(rate: number, seed: number | undefined): (x: Tensor) => Tensor {
-  if (seed === undefined || rate === 0) return (x) => x;
-  let call = 0;
-  return (x) => dropout(x, rate, `${seed}/${call++}`);
-}
-
-/** [B, T, d_model] → [B, h, T, d_k]. */
-function splitHeads(x: Tensor, heads: number): Tensor {
-  const [B, T, d] = x.shape;
-  return tf.transpose(x.reshape([B, T, heads, d / heads]), [0, 2, 1, 3]);
-}
-
-/** Keys and values of one block for the tokens so far, each [B, h, T, d_k]. */
-interface PastKV {
-  keys: Tensor;
-  values: Tensor;
-}
-
-/**
- * The operations a block is made of. Training uses the fast-path kernels of kernels.ts
- * (hand-written gradients); generation uses plain tfjs ops (products on OpenBLAS when it is
- * loaded), which compute the same numbers and, with no gradient to record, skip
- * `tf.customGrad`'s fixed cost per call — what dominates when each step handles one token.
- */
-interface BlockOps {
-  /** y = xW + b on the last axis. */
-  linear(x: Tensor, W: Tensor2D, b?: Tensor1D): Tensor;
-  /** C[g] = A[g]·B[g] (or ·B[g]ᵀ) over the leading axes [B, h]. */
-  matMul(a: Tensor, b: Tensor, transposeB: boolean): Tensor;
-  /** LN(x) = γ ⊙ (x − μ)/√(σ² + ε) + β over the last axis. */
-  layerNorm(p: LayerNormParams, x: Tensor): Tensor;
-  /** FFN(x) = act(xW₁ + b₁)W₂ + b₂. */
-  ffn(p: FeedForwardParams, x: Tensor, activation: Activation): Tensor;
-  /** Softmax over the last axis. */
-  softmax(x: Tensor): Tensor;
-  /** logits = h·Wᵀ for h [N, d], W [V, d]. */
-  matMulTransposed(h: Tensor2D, W: Tensor2D): Tensor2D;
-}
-
-const TRAINING_OPS: BlockOps = {
-  linear,
-  matMul(a, b, transposeB) {
-    const lead = a.shape.slice(0, -2);
-    const G = lead.reduce((x, y) => x * y, 1);
-    const c = batchedMatMul(
-      a.reshape([G, ...a.shape.slice(-2)]) as Tensor3D,
-      b.reshape([G, ...b.shape.slice(-2)]) as Tensor3D,
-      transposeB,
-    );
-    return c.reshape([...lead, ...c.shape.slice(-2)]);
-  },
-  layerNorm,
-  ffn: feedForward,
-  softmax: stableSoftmax,
-  matMulTransposed: (h, W) => matMul2d(h, W, true),
-};
-
-const EPS = 1e-5;
-const INV_SQRT2 = 1 / Math.SQRT2;
-
-/**
- * C = A·B (or A·Bᵀ) over any leading axes, without a gradient: one `cblas_sgemm` per group
- * when OpenBLAS is loaded (blas.ts), otherwise `tf.matMul`.
- */
-function plainProduct(a: Tensor, b: Tensor, transposeB: boolean): Tensor {
-  return nativeBlas() ? nativeGemm(a, b, false, transposeB) : tf.matMul(a, b, false, transposeB);
-}
-
-function plainLinear(x: Tensor, W: Tensor2D, b?: Tensor1D): Tensor {
-  const [inDim, out] = W.shape;
-  const rows = x.reshape([-1, inDim]) as Tensor2D;
-  const y = nativeBlas()
-    ? nativeGemm(rows, W, false, false, b)
-    : tf.fused.matMul({ a: rows, b: W, bias: b });
-  return y.reshape([...x.shape.slice(0, -1), out]);
-}
-
-const GENERATION_OPS: BlockOps = {
-  linear: plainLinear,
-  matMul: plainProduct,
-  layerNorm(p, x) {
-    const centred = tf.sub(x, tf.mean(x, -1, true));
-    const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), EPS));
-    return tf.add(tf.mul(tf.mul(centred, rstd), p.gamma), p.beta);
-  },
-  ffn(p, x, activation) {
-    const h = plainLinear(x, p.W1, p.b1);
-    const act = activation === "gelu"
-      ? tf.mul(tf.mul(h, 0.5), tf.add(1, tf.erf(tf.mul(h, INV_SQRT2))))
-      : activate(h, activation);
-    return plainLinear(act, p.W2, p.b2);
-  },
-  softmax: (x) => tf.softmax(x),
-  matMulTransposed: (h, W) => plainProduct(h, W, true) as Tensor2D,
-};
-
-/**
- * Masked multi-head self-attention of x [B, t, d_model] over the cached keys and values
- * followed by its own: K = [K_past; xW_k + b_k], V = [V_past; xW_v + b_v],
- * Z = softmax(QKᵀ/√d_k + M)·V, output = Concat(heads)·W_o + b_o.
- */
-function causalSelfAttention(
-  ops: BlockOps,
-  p: MultiHeadParams,
-  x: Tensor,
-  past: PastKV | undefined,
-  mask: Tensor | undefined,
-  drop: (x: Tensor) => Tensor,
-): { output: Tensor; weights: Tensor; keys: Tensor; values: Tensor } {
-  const [B, t, d] = x.shape;
-  const h = p.heads;
-  const Q = splitHeads(ops.linear(x, p.Wq, p.bq), h);
-  const kNew = splitHeads(ops.linear(x, p.Wk, p.bk), h);
-  const vNew = splitHeads(ops.linear(x, p.Wv, p.bv), h);
-  const keys = past ? tf.concat([past.keys, kNew], 2) : kNew;
-  const values = past ? tf.concat([past.values, vNew], 2) : vNew;
-  const scaled = tf.mul(ops.matMul(Q, keys, true), 1 / Math.sqrt(d / h));
-  const weights = ops.softmax(mask ? tf.add(scaled, mask) : scaled);
-  const z = ops.matMul(drop(weights), values, false);
-  const concat = tf.transpose(z, [0, 2, 1, 3]).reshape([B, t, d]);
-  return { output: ops.linear(concat, p.Wo, p.bo), weights, keys, values };
-}
-
-/**
- * One GPT block: the encoder block with the causal mask (and dropout on each residual
- * branch). Post-LN (GPT-1): x₁ = LN₁(x + Attn(x)), out = LN₂(x₁ + FFN(x₁)); pre-LN (GPT-2):
- * x₁ = x + Attn(LN₁(x)), out = x₁ + FFN(LN₂(x₁)).
- */
-function gptBlock(
-  ops: BlockOps,
-  p: EncoderBlockParams,
-  x: Tensor,
-  config: GPTConfig,
-  past: PastKV | undefined,
-  mask: Tensor | undefined,
-  drop: (x: Tensor) => Tensor,
-): { output: Tensor; weights: Tensor; keys: Tensor; values: Tensor } {
-  const pre = config.norm === "pre";
-  const a = causalSelfAttention(
-    ops,
-    p.selfAttention,
-    pre ? ops.layerNorm(p.norm1, x) : x,
-    past,
-    mask,
-    drop,
-  );
-  const sum1 = tf.add(x, drop(a.output));
-  const x1 = pre ? sum1 : ops.layerNorm(p.norm1, sum1);
-  const f = ops.ffn(p.ffn, pre ? ops.layerNorm(p.norm2, x1) : x1, config.activation);
-  const sum2 = tf.add(x1, drop(f));
-  return { ...a, output: pre ? sum2 : ops.layerNorm(p.norm2, sum2) };
-}
-
-/** logits = LN_f(hₙ)·Wₑᵀ (tied) or ·W_out, for hₙ [B, T, d_model] → [B, T, V]. */
-function outputLogits(
-  ops: BlockOps,
-  p: GPTParams,
-  config: GPTConfig,
-  x: Tensor,
-  We: Tensor2D = p.tokenEmbedding,
-): { logits: Tensor; hidden: Tensor } {
-  const [B, T, d] = x.shape;
-  const hidden = p.finalNorm ? ops.layerNorm(p.finalNorm, x) : x;
-  const h = hidden.reshape([B * T, d]) as Tensor2D;
-  const logits = p.output ? ops.linear(h, p.output) as Tensor2D : ops.matMulTransposed(h, We);
-  return { logits: logits.reshape([B, T, config.vocabSize]), hidden };
-}
-
-function checkIds(ids: Tensor2D, fn: string): void {
-  assertRank(ids, 2, `${fn}: ids`);
-  if (ids.dtype !== "int32") throw new Error(`${fn}: ids must be int32, got ${ids.dtype}`);
-  if (ids.shape[1] === 0) throw new Error(`${fn}: ids [${ids.shape}] hold no tokens`);
-}
-
-/** `tf.tidy` for records holding arrays of tensors (tfjs's types want index signatures). */
-
-/**
  * The GPT forward pass for token ids [B, T] (int32, T ≤ n_ctx):
  *
  *   h₀ = UWₑ + Wₚ[0:T],  hₗ = block(hₗ₋₁) (causal),  logits = hₙWₑᵀ  → [B, T, V]
  *
  * (pre-LN applies the final layer norm to hₙ first), so softmax(logits[b, t]) = P(u_{t+1} ∣
  * u_{≤t}). With `trace`, also every block's attention weights [B, h, T, T]; with
- * `dropoutSeed`, dropout as in training. Throws when T exceeds the context length, naming
- * both.
+ * `dropoutSeed`, dropout as in training. Throws when T exceeds the context length, when
+ * the parameters do not match the config (e.g. fewer blocks than `config.layers`), or on
+ * an empty batch, naming both values.
  */
 export function gptForward(
   p: GPTParams,
@@ -593,31 +223,114 @@ export function gptForward(
   ids: Tensor2D,
   opts: GPTForwardOptions = {},
 ): GPTOutput {
-  checkIds(ids, "gptForward");
-  const T = ids.shape[1];
-  if (T > config.contextLength) {
-    throw new Error(
-      `gptForward: ${T} tokens exceed the context length ${config.contextLength}`,
-    );
-  }
+  checkGPTParams(p, config, "gptForward");
+  checkIds(ids, "gptForward", { maxLength: config.contextLength });
+  if (opts.tokenEmbedding) checkTokenTable(opts.tokenEmbedding, config, "gptForward");
   return tidyRecord(() => {
-    const drop = makeDropout(config.dropout, opts.dropoutSeed);
-    const We = opts.tokenEmbedding ?? p.tokenEmbedding;
-    let x = drop(tf.add(embedTokens(We, ids), learnedPositions(p.positionEmbedding, T)));
-    const mask = causalMask(T);
-    const attention: Tensor[] = [];
-    for (const block of p.blocks) {
-      const r = gptBlock(TRAINING_OPS, block, x, config, undefined, mask, drop);
-      x = r.output;
-      attention.push(r.weights);
-    }
-    const { logits, hidden } = outputLogits(TRAINING_OPS, p, config, x, We);
+    const r = runGPT(p, config, ids, undefined, opts);
     return {
-      logits,
-      ...(opts.trace ? { attention } : {}),
-      ...(opts.hidden ? { hidden } : {}),
+      logits: r.logits,
+      ...(opts.trace ? { attention: r.attention } : {}),
+      ...(opts.hidden ? { hidden: r.hidden } : {}),
     };
   });
+}
+
+/** What {@link runGPT} computes: logits, hidden states, each block's weights, keys, values. */
+interface GPTRun {
+  logits: Tensor; // [B, t, V]
+  hidden: Tensor; // [B, t, d]
+  attention: Tensor[]; // per block [B, h, t, past + t]
+  keys: Tensor[]; // per block [B, h, past + t, d_k]
+  values: Tensor[];
+}
+
+/**
+ * The forward pass of t tokens ids [B, t] that follow `past.length` tokens already read
+ * (none without a cache): positions start there, and each block attends over the cached
+ * keys and values and the new ones. Every path — training, evaluation, generation — runs
+ * through here; the kernels pick their fast path by whether a gradient is recorded.
+ */
+function runGPT(
+  p: GPTParams,
+  config: GPTConfig,
+  ids: Tensor2D,
+  past: KVCache | undefined,
+  opts: Pick<GPTForwardOptions, "dropoutSeed" | "tokenEmbedding">,
+): GPTRun {
+  const [B, t] = ids.shape;
+  const start = past?.length ?? 0;
+  const drop = seededDropout(config.dropout, opts.dropoutSeed);
+  const We = opts.tokenEmbedding ?? p.tokenEmbedding;
+  // h₀ = UWₑ + Wₚ[start : start + t]                                       [B, t, d]
+  let x = drop(tf.add(embedTokens(We, ids), learnedPositions(p.positionEmbedding, t, start)));
+  const mask = t > 1 ? causalMask(t, start) : undefined; // [t, start + t]
+  const attention: Tensor[] = [], keys: Tensor[] = [], values: Tensor[] = [];
+  p.blocks.forEach((block, l) => {
+    const r = encoderBlock(block, x, {
+      norm: config.norm,
+      activation: config.activation,
+      mask,
+      past: past && start > 0 ? { keys: past.keys[l], values: past.values[l] } : undefined,
+      dropout: drop,
+    });
+    x = r.output; // hₗ                                                     [B, t, d]
+    attention.push(r.trace.weights);
+    keys.push(r.keys);
+    values.push(r.values);
+  });
+  const hidden = p.finalNorm ? layerNorm(p.finalNorm, x) : x; // LN_f(hₙ) in pre-LN
+  const rows = hidden.reshape([B * t, config.dModel]) as Tensor2D; // [B·t, d]
+  const logits = p.output ? linear(rows, p.output) : matMul2d(rows, We, true); // [B·t, V]
+  return { logits: logits.reshape([B, t, config.vocabSize]), hidden, attention, keys, values };
+}
+
+/**
+ * Throws unless the parameters have the config's shape: n blocks of h heads, Wₑ [V, d],
+ * Wₚ [n_ctx, d], a final layer norm exactly when pre-LN and W_out exactly when untied.
+ */
+function checkGPTParams(p: GPTParams, config: GPTConfig, fn: string): void {
+  checkGPTConfig(config);
+  const mismatch = (what: string) => {
+    throw new Error(`${fn}: the parameters do not match the config ${config.name}: ${what}`);
+  };
+  if (p.blocks.length !== config.layers) {
+    mismatch(`they have ${p.blocks.length} blocks, the config ${config.layers} layers`);
+  }
+  const { vocabSize: V, contextLength: n, dModel: d } = config;
+  if (p.tokenEmbedding.shape.join() !== [V, d].join()) {
+    mismatch(`Wₑ is ${shapeText(p.tokenEmbedding)}, expected [${V}, ${d}]`);
+  }
+  if (p.positionEmbedding.shape.join() !== [n, d].join()) {
+    mismatch(`Wₚ is ${shapeText(p.positionEmbedding)}, expected [${n}, ${d}]`);
+  }
+  if (p.blocks.some((b) => b.selfAttention.heads !== config.heads)) {
+    mismatch(`a block has ${
+      p.blocks.find((b) => b.selfAttention.heads !== config.heads)!
+        .selfAttention.heads
+    } heads, the config ${config.heads}`);
+  }
+  if (!p.finalNorm !== (config.norm === "post")) {
+    mismatch(
+      `norm is "${config.norm}" but the final layer norm is ${p.finalNorm ? "present" : "absent"}`,
+    );
+  }
+  if (!p.output !== config.tiedOutput) {
+    mismatch(`tiedOutput is ${config.tiedOutput} but W_out is ${p.output ? "present" : "absent"}`);
+  }
+  const disposed = gptParameters(p).find((v) => v.isDisposed);
+  if (disposed) mismatch(`a parameter ${shapeText(disposed)} was already disposed`);
+}
+
+/** Throws unless a replacement token table is [V, d] for the config. */
+function checkTokenTable(We: Tensor2D, config: GPTConfig, fn: string): void {
+  if (We.shape.join() !== [config.vocabSize, config.dModel].join()) {
+    throw new Error(
+      `${fn}: tokenEmbedding ${
+        shapeText(We)
+      } must be [V, d] = [${config.vocabSize}, ${config.dModel}]`,
+    );
+  }
 }
 
 /**
@@ -669,24 +382,15 @@ export function selectKVCacheRows(cache: KVCache, rows: number[]): KVCache {
   return { length: cache.length, batch: rows.length, keys, values };
 }
 
-/** The causal mask of t new queries at positions P … P+t−1 over P + t keys, [t, P + t]. */
-function offsetCausalMask(past: number, t: number): Tensor2D {
-  const Tk = past + t;
-  const values = new Float32Array(t * Tk);
-  for (let i = 0; i < t; i++) {
-    for (let j = past + i + 1; j < Tk; j++) values[i * Tk + j] = MASKED;
-  }
-  return tf.tensor2d(values, [t, Tk]);
-}
-
 /**
  * Incremental decoding: the logits [B, t, V] of `t` new tokens ids [B, t] that follow the
  * `cache.length` tokens already read, equal to the last t rows of {@link gptForward} on the
  * whole sequence (inference: no dropout). Only the new positions are computed: each block
  * projects the new tokens to Q, K, V, appends K and V to its cache, and attends over all
  * of them; positions are numbered from `cache.length`. Returns the logits and the longer
- * cache; the given cache's tensors are freed. Throws when the total length exceeds the
- * context length or the batch differs from the cache's, naming both values.
+ * cache; the given cache's tensors are freed, so passing it again is an error. Throws when
+ * the total length exceeds the context length or the batch differs from the cache's,
+ * naming both values.
  */
 export function gptForwardCached(
   p: GPTParams,
@@ -694,53 +398,304 @@ export function gptForwardCached(
   ids: Tensor2D,
   cache: KVCache,
 ): { logits: Tensor; cache: KVCache } {
-  checkIds(ids, "gptForwardCached");
+  const fn = "gptForwardCached";
+  checkGPTParams(p, config, fn);
+  checkIds(ids, fn, { vocabSize: config.vocabSize });
   const [B, t] = ids.shape;
   const past = cache.length;
   if (B !== cache.batch) {
-    throw new Error(`gptForwardCached: ids have batch ${B} but the cache holds ${cache.batch}`);
+    throw new Error(`${fn}: ids have batch ${B} but the cache holds ${cache.batch}`);
   }
   if (past + t > config.contextLength) {
     throw new Error(
-      `gptForwardCached: ${past} cached + ${t} new tokens = ${
+      `${fn}: ${past} cached + ${t} new tokens = ${
         past + t
       } exceed the context length ${config.contextLength}`,
     );
   }
   if (past > 0 && cache.keys.length !== p.blocks.length) {
     throw new Error(
-      `gptForwardCached: the cache holds ${cache.keys.length} blocks, the model has ${p.blocks.length}`,
+      `${fn}: the cache holds ${cache.keys.length} blocks, the model has ${p.blocks.length}`,
     );
   }
-  for (const id of ids.dataSync()) {
-    if (id < 0 || id >= config.vocabSize) {
-      throw new Error(
-        `gptForwardCached: token id ${id} is outside the vocabulary [0, ${config.vocabSize})`,
-      );
-    }
+  if ([...cache.keys, ...cache.values].some((k) => k.isDisposed)) {
+    throw new Error(
+      `${fn}: this cache was already consumed by an earlier call (its tensors are freed): ` +
+        `pass the cache that call returned`,
+    );
   }
   const out = tidyRecord(() => {
-    const d = config.dModel;
-    // gather = picking row u of Wₑ, the same numbers as the one-hot product; generation
-    // needs no gradient, and gather skips a [t, V] one-hot matrix
-    let x = tf.add(
-      tf.gather(p.tokenEmbedding, ids.reshape([-1])).reshape([B, t, d]),
-      tf.slice(p.positionEmbedding, [past, 0], [t, d]),
-    );
-    const mask = t > 1 ? offsetCausalMask(past, t) : undefined;
-    const keys: Tensor[] = [], values: Tensor[] = [];
-    p.blocks.forEach((block, l) => {
-      const kv = past > 0 ? { keys: cache.keys[l], values: cache.values[l] } : undefined;
-      const r = gptBlock(GENERATION_OPS, block, x, config, kv, mask, (y) => y);
-      x = r.output;
-      keys.push(r.keys);
-      values.push(r.values);
-    });
-    return { logits: outputLogits(GENERATION_OPS, p, config, x).logits, keys, values };
+    const r = runGPT(p, config, ids, cache, {});
+    return { logits: r.logits, keys: r.keys, values: r.values };
   });
   disposeKVCache(cache);
   return {
     logits: out.logits,
     cache: { length: past + t, batch: B, keys: out.keys, values: out.values },
   };
+}
+
+/** How a parameter starts (each drawn from its own seed, see {@link GPTParameterSpec}). */
+export type ParameterInit =
+  | { kind: "normal"; std: number } // N(0, std²), GPT-1's embeddings
+  | { kind: "glorot" } // N(0, 2/(in + out)), as initLinear in kernels.ts
+  | { kind: "zeros" }
+  | { kind: "ones" };
+
+/** One parameter of a GPT: its checkpoint name, where it lives, its shape and its start. */
+export interface GPTParameterSpec {
+  /** The name checkpoints store it under, e.g. `blocks.0.attention.Wq`. */
+  name: string;
+  /** Its place in {@link GPTParams}, e.g. `["blocks", 0, "selfAttention", "Wq"]`. */
+  path: readonly (string | number)[];
+  /** Its shape. */
+  shape: number[];
+  /** How {@link initGPT} draws it. */
+  init: ParameterInit;
+  /**
+   * How its seed derives from the model's: `[[n, i], …]` means seed ← deriveSeeds(seed, n)[i]
+   * at each step (model → block i → its attention → W_q), so a block initialised alone
+   * (`initEncoderBlock`) and inside a GPT start the same.
+   */
+  seedPath: readonly (readonly [number, number])[];
+}
+
+/** A block's parameters: checkpoint name, path in {@link EncoderBlockParams}, shape, init. */
+function blockTable(
+  d: number,
+  dFF: number,
+): [string, string[], number[], ParameterInit, [number, number][]][] {
+  const glorot: ParameterInit = { kind: "glorot" }, zeros: ParameterInit = { kind: "zeros" };
+  const ones: ParameterInit = { kind: "ones" };
+  // initEncoderBlock: [attention, ffn] = deriveSeeds(seed, 2); initMultiHead: [q, k, v, o]
+  const attn = (
+    w: string,
+    j: number,
+  ): [string, string[], number[], ParameterInit, [number, number][]] => [
+    `attention.W${w}`,
+    ["selfAttention", `W${w}`],
+    [d, d],
+    glorot,
+    [[2, 0], [4, j]],
+  ];
+  const bias = (
+    w: string,
+  ): [string, string[], number[], ParameterInit, [number, number][]] => [
+    `attention.b${w}`,
+    ["selfAttention", `b${w}`],
+    [d],
+    zeros,
+    [],
+  ];
+  return [
+    attn("q", 0),
+    attn("k", 1),
+    attn("v", 2),
+    attn("o", 3),
+    bias("q"),
+    bias("k"),
+    bias("v"),
+    bias("o"),
+    ["norm1.gamma", ["norm1", "gamma"], [d], ones, []],
+    ["norm1.beta", ["norm1", "beta"], [d], zeros, []],
+    ["ffn.W1", ["ffn", "W1"], [d, dFF], glorot, [[2, 1], [2, 0]]],
+    ["ffn.b1", ["ffn", "b1"], [dFF], zeros, []],
+    ["ffn.W2", ["ffn", "W2"], [dFF, d], glorot, [[2, 1], [2, 1]]],
+    ["ffn.b2", ["ffn", "b2"], [d], zeros, []],
+    ["norm2.gamma", ["norm2", "gamma"], [d], ones, []],
+    ["norm2.beta", ["norm2", "beta"], [d], zeros, []],
+  ];
+}
+
+/**
+ * Every parameter of a GPT with this config, in checkpoint order: `tokenEmbedding`,
+ * `positionEmbedding`, `blocks.{i}.attention.{Wq,Wk,Wv,Wo,bq,bk,bv,bo}`,
+ * `blocks.{i}.norm1.{gamma,beta}`, `blocks.{i}.ffn.{W1,b1,W2,b2}`,
+ * `blocks.{i}.norm2.{gamma,beta}`, `finalNorm.{gamma,beta}` (pre-LN), `output` (untied).
+ * Names, shapes, initialisation, loading and counting all derive from this one table.
+ */
+export function gptParameterTable(config: GPTConfig): GPTParameterSpec[] {
+  checkGPTConfig(config);
+  const { vocabSize: V, contextLength: n, dModel: d, dFF, layers } = config;
+  const top = 3 + layers; // initGPT: [Wₑ, Wₚ, W_out, block 0, …, block n−1]
+  const normal: ParameterInit = { kind: "normal", std: 0.02 };
+  const table: GPTParameterSpec[] = [
+    {
+      name: "tokenEmbedding",
+      path: ["tokenEmbedding"],
+      shape: [V, d],
+      init: normal,
+      seedPath: [[top, 0]],
+    },
+    {
+      name: "positionEmbedding",
+      path: ["positionEmbedding"],
+      shape: [n, d],
+      init: normal,
+      seedPath: [[top, 1]],
+    },
+  ];
+  for (let i = 0; i < layers; i++) {
+    for (const [name, path, shape, init, seeds] of blockTable(d, dFF)) {
+      table.push({
+        name: `blocks.${i}.${name}`,
+        path: ["blocks", i, ...path],
+        shape,
+        init,
+        seedPath: seeds.length > 0 ? [[top, 3 + i], ...seeds] : [],
+      });
+    }
+  }
+  if (config.norm === "pre") {
+    table.push(
+      {
+        name: "finalNorm.gamma",
+        path: ["finalNorm", "gamma"],
+        shape: [d],
+        init: { kind: "ones" },
+        seedPath: [],
+      },
+      {
+        name: "finalNorm.beta",
+        path: ["finalNorm", "beta"],
+        shape: [d],
+        init: { kind: "zeros" },
+        seedPath: [],
+      },
+    );
+  }
+  if (!config.tiedOutput) {
+    table.push({
+      name: "output",
+      path: ["output"],
+      shape: [d, V],
+      init: normal,
+      seedPath: [[top, 2]],
+    });
+  }
+  return table;
+}
+
+/**
+ * The number of parameters of a GPT, from its config alone:
+ *
+ *   V·d + n_ctx·d                                  Wₑ and Wₚ
+ *   + n·(4d² + 4d                                  W_q, W_k, W_v, W_o and their biases
+ *        + 2·d·d_ff + d_ff + d                     the FFN's W₁, b₁, W₂, b₂
+ *        + 4d)                                     two layer norms (γ, β)
+ *   + 2d (pre-LN: the final layer norm) + d·V (untied output only)
+ *
+ * GPT-1: 116,534,784; GPT-2 small: 124,439,808. (The sum of {@link gptParameterTable}'s
+ * sizes; the tests check it against this formula written out independently.)
+ */
+export function countGPTParameters(config: GPTConfig): number {
+  return gptParameterTable(config).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** The shape every named parameter of a GPT with this config has, in checkpoint order. */
+export function gptParameterShapes(config: GPTConfig): [string, number[]][] {
+  return gptParameterTable(config).map((s) => [s.name, s.shape]);
+}
+
+/** A parameter's starting values, drawn from its own seed. */
+function initialValue(spec: GPTParameterSpec, seed: number): Tensor {
+  const s = spec.seedPath.reduce((x, [n, i]) => deriveSeeds(x, n)[i], seed);
+  const { init, shape } = spec;
+  if (init.kind === "zeros") return tf.zeros(shape);
+  if (init.kind === "ones") return tf.ones(shape);
+  const std = init.kind === "normal" ? init.std : Math.sqrt(2 / (shape[0] + shape[1]));
+  return tf.randomNormal(shape, 0, std, "float32", s);
+}
+
+/** The record {@link GPTParams} with `value(spec)` at each parameter's path. */
+function assembleGPT(config: GPTConfig, value: (spec: GPTParameterSpec) => Variable): GPTParams {
+  const root: Record<string | number, unknown> = {
+    blocks: Array.from(
+      { length: config.layers },
+      () => ({ selfAttention: { heads: config.heads } }),
+    ),
+  };
+  for (const spec of gptParameterTable(config)) {
+    let node = root;
+    for (const key of spec.path.slice(0, -1)) {
+      node = (node[key] ??= {}) as Record<string | number, unknown>;
+    }
+    node[spec.path[spec.path.length - 1]] = value(spec);
+  }
+  return root as unknown as GPTParams;
+}
+
+/**
+ * A fresh GPT, reproducible from `seed`: Wₑ, Wₚ (and W_out) from N(0, 0.02²) as in GPT-1,
+ * block weights Glorot-scaled (as `initEncoderBlock`), zero biases, γ = 1, β = 0; see
+ * {@link gptParameterTable}.
+ */
+export function initGPT(config: GPTConfig, seed: number): GPTParams {
+  checkGPTConfig(config);
+  return tidyRecord(() => assembleGPT(config, (spec) => tf.variable(initialValue(spec, seed))));
+}
+
+/**
+ * Builds a GPT's parameters from tensors keyed by the names of {@link gptParameterTable}
+ * (each becomes a new `tf.Variable`; the given tensors stay the caller's). Throws naming
+ * the tensor when one is missing, has the wrong shape, or is not expected by the config.
+ */
+export function gptFromTensors(config: GPTConfig, tensors: Record<string, Tensor>): GPTParams {
+  const table = gptParameterTable(config);
+  const expected = new Set(table.map((s) => s.name));
+  const unexpected = Object.keys(tensors).filter((name) => !expected.has(name));
+  if (unexpected.length > 0) {
+    throw new Error(
+      `gptFromTensors: tensor ${unexpected[0]} is not a parameter of ${config.name}` +
+        (unexpected.length > 1 ? ` (nor are ${unexpected.length - 1} more)` : ""),
+    );
+  }
+  for (const { name, shape } of table) {
+    const t = tensors[name];
+    if (!t) throw new Error(`gptFromTensors: missing tensor ${name} (expected [${shape}])`);
+    if (t.shape.join() !== shape.join()) {
+      throw new Error(
+        `gptFromTensors: tensor ${name} has shape [${t.shape}], expected [${shape}] for ${config.name}`,
+      );
+    }
+  }
+  return tidyRecord(() => assembleGPT(config, (s) => tf.variable(tensors[s.name].toFloat())));
+}
+
+/**
+ * Every parameter with its name, in {@link gptParameterTable}'s order. Checkpoints store
+ * tensors under these names.
+ */
+export function namedGPTParameters(p: GPTParams): [string, Variable][] {
+  const [V, d] = p.tokenEmbedding.shape;
+  const layout = {
+    name: "GPT",
+    vocabSize: V,
+    contextLength: p.positionEmbedding.shape[0],
+    layers: p.blocks.length,
+    heads: p.blocks[0]?.selfAttention.heads ?? 1,
+    dModel: d,
+    dFF: p.blocks[0]?.ffn.W1.shape[1] ?? d,
+    activation: "gelu",
+    dropout: 0,
+    norm: p.finalNorm ? "pre" : "post",
+    tiedOutput: !p.output,
+  } satisfies GPTConfig;
+  return gptParameterTable(layout).map((s) => {
+    const v = s.path.reduce(
+      (node: unknown, key) => (node as Record<string | number, unknown>)[key],
+      p,
+    );
+    return [s.name, v as Variable];
+  });
+}
+
+/** Every trainable tensor of a GPT (each once), for an optimiser or a parameter count. */
+export function gptParameters(p: GPTParams): Variable[] {
+  return namedGPTParameters(p).map(([, v]) => v);
+}
+
+/** Frees every parameter of a GPT. */
+export function disposeGPT(p: GPTParams): void {
+  tf.dispose(gptParameters(p));
 }

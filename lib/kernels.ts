@@ -13,6 +13,11 @@
  *   of, on {@link matMul2d}; {@link deriveSeeds} gives each part of a model its own seed.
  * - With the system's OpenBLAS loaded (blas.ts), the products and {@link columnSums} run
  *   as `cblas_sgemm` calls on the operands in place, transposes included.
+ * - When no gradient is being recorded ({@link recordingGradients} is false: generation,
+ *   evaluation), every kernel runs its forward formula as plain tfjs ops instead, with the
+ *   bias fused into the product: no `tf.customGrad` and its fixed cost per call, which is
+ *   what dominates when a step handles one token. Callers never choose: the same function
+ *   serves training and generation.
  *
  * Every function computes exactly the formula in its comment; the tests compare each one
  * (value and gradient) with tfjs's plain ops and with finite differences.
@@ -23,6 +28,15 @@ import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable1D, Variable2D } from "./tf_types.ts";
 import { assertRank, makeRng, shapeText } from "./tensor.ts";
 import { nativeBlas, nativeGemm } from "./blas.ts";
+
+/**
+ * Whether tfjs is recording operations for a gradient (inside `tf.grad`,
+ * `tf.variableGrads`, an optimiser's `minimize`). When it is not, the kernels below skip
+ * their custom gradients and run plain ops.
+ */
+export function recordingGradients(): boolean {
+  return tf.engine().isTapeOn();
+}
 
 /**
  * A·B, A·Bᵀ, Aᵀ·B for 2-D tensors: with OpenBLAS loaded, one `cblas_sgemm` call that reads
@@ -53,6 +67,8 @@ export function matMul2d(a: Tensor2D, b: Tensor2D, transposeB = false): Tensor2D
       } do not fit: A has ${a.shape[1]} columns, B${transposeB ? "ᵀ" : ""} has ${inner} rows`,
     );
   }
+  checkFloat("matMul2d", [["A", a], ["B", b]]);
+  if (!recordingGradients()) return product2d(a, b, false, transposeB);
   const f = tf.customGrad((a, b, save) => {
     (save as tf.GradSaveFunc)([a as Tensor2D, b as Tensor2D]);
     return {
@@ -88,9 +104,17 @@ export function linear(x: Tensor, W: Tensor2D, b?: Tensor1D): Tensor {
   if (b && (b.rank !== 1 || b.shape[0] !== out)) {
     throw new Error(`linear: bias b ${shapeText(b)} does not match W's output width ${out}`);
   }
+  checkFloat("linear", b ? [["x", x], ["W", W], ["b", b]] : [["x", x], ["W", W]]);
   return tf.tidy(() => {
-    const y = matMul2d(x.reshape([-1, inDim]) as Tensor2D, W);
-    return (b ? addBias(y, b) : y).reshape([...x.shape.slice(0, -1), out]);
+    const rows = x.reshape([-1, inDim]) as Tensor2D;
+    const y = !recordingGradients()
+      ? (nativeBlas()
+        ? nativeGemm(rows, W, false, false, b)
+        : tf.fused.matMul({ a: rows, b: W, bias: b }))
+      : b
+      ? addBias(matMul2d(rows, W), b)
+      : matMul2d(rows, W);
+    return y.reshape([...x.shape.slice(0, -1), out]);
   });
 }
 
@@ -168,45 +192,70 @@ function nativeBatchedProduct(
 }
 
 /**
- * The batched product C[g] = A[g]·B[g] (or A[g]·B[g]ᵀ when `transposeB`) over a leading
- * group axis g (attention's batch × heads): A [G, M, K], B [G, K, N] (or [G, N, K]) →
- * C [G, M, N]. With OpenBLAS loaded (blas.ts) it runs as one `cblas_sgemm` per group; else
- * on wasm as one depthwise convolution (XNNPACK), elsewhere as `tf.matMul`. The gradient is
- * written out as two more such products:
+ * The batched product C[g] = A[g]·B[g] (or A[g]·B[g]ᵀ when `transposeB`) over any leading
+ * axes g (attention's batch × heads; none for a single product): A [..., M, K], B [..., K, N] (or [..., N, K]) →
+ * C [..., M, N]. With OpenBLAS loaded (blas.ts) it runs as one `cblas_sgemm` per group;
+ * else on wasm as one depthwise convolution (XNNPACK), elsewhere as `tf.matMul`. The
+ * gradient is written out as two more such products:
  * ∂L/∂A[g] = ∂L/∂C[g]·B[g]ᵀ, ∂L/∂B[g] = A[g]ᵀ·∂L/∂C[g] (for A·Bᵀ: (∂L/∂C[g])ᵀ·A[g]).
  *
- * Throws when the group counts or inner dimensions differ, naming both shapes.
+ * Throws when the ranks, leading axes or inner dimensions differ, naming both shapes.
  */
-export function batchedMatMul(a: Tensor3D, b: Tensor3D, transposeB = false): Tensor3D {
-  assertRank(a, 3, "batchedMatMul: A");
-  assertRank(b, 3, "batchedMatMul: B");
-  const inner = transposeB ? b.shape[2] : b.shape[1];
-  if (a.shape[0] !== b.shape[0] || a.shape[2] !== inner) {
+export function batchedMatMul(a: Tensor, b: Tensor, transposeB = false): Tensor {
+  const inner = transposeB ? b.shape[b.rank - 1] : b.shape[b.rank - 2];
+  const lead = a.shape.slice(0, -2);
+  if (
+    a.rank < 2 || b.rank !== a.rank || b.shape.slice(0, -2).join() !== lead.join() ||
+    a.shape[a.rank - 1] !== inner
+  ) {
     throw new Error(
       `batchedMatMul: A ${shapeText(a)} and B${transposeB ? "ᵀ" : ""} ${
         shapeText(b)
-      } do not fit (expected A [G, M, K] and B ${transposeB ? "[G, N, K]" : "[G, K, N]"})`,
+      } do not fit (expected A [..., M, K] and B ${
+        transposeB ? "[..., N, K]" : "[..., K, N]"
+      } with the same leading axes)`,
     );
   }
+  checkFloat("batchedMatMul", [["A", a], ["B", b]]);
+  if (!recordingGradients() && nativeBlas()) return nativeGemm(a, b, false, transposeB);
+  const G = lead.reduce((x, y) => x * y, 1);
+  const [M, N] = [a.shape[a.rank - 2], transposeB ? b.shape[b.rank - 2] : b.shape[b.rank - 1]];
   const product = nativeBlas()
     ? nativeBatchedProduct
-    : tf.getBackend() === "wasm"
+    : tf.getBackend() === "wasm" && M > 1
     ? groupedConvProduct
     : plainBatchedProduct;
-  const f = tf.customGrad((a, b, save) => {
-    (save as tf.GradSaveFunc)([a as Tensor3D, b as Tensor3D]);
-    return {
-      value: product(a as Tensor3D, b as Tensor3D, false, transposeB),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [sa, sb] = saved as Tensor3D[];
-        const dC = dy as Tensor3D;
-        return transposeB
-          ? [product(dC, sb, false, false), product(dC, sa, true, false)]
-          : [product(dC, sb, false, true), product(sa, dC, true, false)];
-      },
-    };
+  return tf.tidy(() => {
+    const a3 = a.reshape([G, M, a.shape[a.rank - 1]]) as Tensor3D;
+    const b3 = b.reshape([G, ...b.shape.slice(-2)]) as Tensor3D;
+    if (!recordingGradients()) return product(a3, b3, false, transposeB).reshape([...lead, M, N]);
+    const f = tf.customGrad((a, b, save) => {
+      (save as tf.GradSaveFunc)([a as Tensor3D, b as Tensor3D]);
+      return {
+        value: product(a as Tensor3D, b as Tensor3D, false, transposeB),
+        gradFunc: (dy: Tensor, saved: Tensor[]) => {
+          const [sa, sb] = saved as Tensor3D[];
+          const dC = dy as Tensor3D;
+          return transposeB
+            ? [product(dC, sb, false, false), product(dC, sa, true, false)]
+            : [product(dC, sb, false, true), product(sa, dC, true, false)];
+        },
+      };
+    });
+    return f(a3, b3).reshape([...lead, M, N]);
   });
-  return f(a, b) as Tensor3D;
+}
+
+/** Throws unless every named tensor is float32 (token ids belong in an embedding first). */
+export function checkFloat(fn: string, tensors: readonly (readonly [string, Tensor])[]): void {
+  for (const [name, t] of tensors) {
+    if (t.dtype !== "float32") {
+      throw new Error(
+        `${fn}: ${name} ${shapeText(t)} must be float32, got ${t.dtype}` +
+          (t.dtype === "int32" ? " (token ids go through an embedding first)" : ""),
+      );
+    }
+  }
 }
 
 const INV_SQRT2 = 1 / Math.SQRT2;
@@ -218,6 +267,9 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
  * Backward: GELU′(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π).
  */
 export function gelu(x: Tensor): Tensor {
+  if (!recordingGradients()) {
+    return tf.tidy(() => tf.mul(x, tf.mul(0.5, tf.add(1, tf.erf(tf.mul(x, INV_SQRT2))))));
+  }
   const f = tf.customGrad((x, save) => {
     const xt = x as Tensor;
     const cdf = tf.mul(0.5, tf.add(1, tf.erf(tf.mul(xt, INV_SQRT2))));
@@ -244,10 +296,12 @@ const GELU_TANH_CUBIC = 0.044715;
  * logits exactly. Backward: ½(1 + tanh u) + ½x·(1 − tanh²u)·√(2/π)·(1 + 3·0.044715x²).
  */
 export function geluTanh(x: Tensor): Tensor {
+  const tanhU = (xt: Tensor) =>
+    tf.tanh(tf.mul(SQRT_2_OVER_PI, tf.add(xt, tf.mul(GELU_TANH_CUBIC, tf.pow(xt, 3)))));
+  if (!recordingGradients()) return tf.tidy(() => tf.mul(tf.mul(0.5, x), tf.add(1, tanhU(x))));
   const f = tf.customGrad((x, save) => {
     const xt = x as Tensor;
-    const u = tf.mul(SQRT_2_OVER_PI, tf.add(xt, tf.mul(GELU_TANH_CUBIC, tf.pow(xt, 3))));
-    const t = tf.tanh(u);
+    const t = tanhU(xt);
     (save as tf.GradSaveFunc)([xt, t]);
     return {
       value: tf.mul(tf.mul(0.5, xt), tf.add(1, t)),
@@ -307,12 +361,17 @@ export function layerNormCore(x: Tensor, gamma: Tensor1D, beta: Tensor1D, eps = 
       );
     }
   }
-  const f = tf.customGrad((x, gamma, beta, save) => {
-    const xt = x as Tensor;
-    const mu = tf.mean(xt, -1, true);
-    const centred = tf.sub(xt, mu);
+  checkFloat("layerNorm", [["x", x]]);
+  const normalise = (xt: Tensor) => {
+    const centred = tf.sub(xt, tf.mean(xt, -1, true));
     const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), eps));
-    const xhat = tf.mul(centred, rstd);
+    return { xhat: tf.mul(centred, rstd), rstd };
+  };
+  if (!recordingGradients()) {
+    return tf.tidy(() => tf.add(tf.mul(normalise(x).xhat, gamma), beta));
+  }
+  const f = tf.customGrad((x, gamma, beta, save) => {
+    const { xhat, rstd } = normalise(x as Tensor);
     (save as tf.GradSaveFunc)([xhat, rstd, gamma as Tensor]);
     return {
       value: tf.add(tf.mul(xhat, gamma as Tensor), beta as Tensor),
@@ -339,9 +398,10 @@ export function layerNormCore(x: Tensor, gamma: Tensor1D, beta: Tensor1D, eps = 
  * ∂L/∂x = y ⊙ (∂L/∂y − Σⱼ yⱼ·∂L/∂yⱼ).
  */
 export function stableSoftmax(x: Tensor): Tensor {
+  const softmax = (xt: Tensor) => tf.softmax(tf.sub(xt, tf.max(xt, -1, true)));
+  if (!recordingGradients()) return tf.tidy(() => softmax(x));
   const f = tf.customGrad((x, save) => {
-    const xt = x as Tensor;
-    const y = tf.softmax(tf.sub(xt, tf.max(xt, -1, true)));
+    const y = softmax(x as Tensor);
     (save as tf.GradSaveFunc)([y]);
     return {
       value: y,
@@ -386,4 +446,32 @@ export function initLinear(inDim: number, outDim: number, seed: number): LinearP
 export function deriveSeeds(seed: number, n: number): number[] {
   const rng = makeRng(seed);
   return Array.from({ length: n }, () => Math.floor(rng() * 2 ** 31));
+}
+
+/**
+ * Inverted dropout (Srivastava et al. 2014): each value is kept with probability 1 − p and
+ * scaled by 1/(1 − p), or set to 0, so E[dropout(x)] = x; the mask is drawn from `seed`
+ * (same seed, same mask).
+ */
+export function dropout(x: Tensor, rate: number, seed: number | string): Tensor {
+  if (!(rate >= 0 && rate < 1)) throw new Error(`dropout: rate must be in [0, 1), got ${rate}`);
+  if (rate === 0) return x;
+  return tf.tidy(() => {
+    const keep = tf.greaterEqual(tf.randomUniform(x.shape, 0, 1, "float32", seed), rate);
+    return tf.mul(x, tf.div(keep.toFloat(), 1 - rate));
+  });
+}
+
+/**
+ * A dropout function drawing a fresh mask per call, all from one seed (call i uses
+ * `${seed}/${i}`), for one training forward pass; the identity when `seed` is undefined or
+ * the rate is 0 (inference).
+ */
+export function seededDropout(rate: number, seed: number | undefined): (x: Tensor) => Tensor {
+  if (!(rate >= 0 && rate < 1)) {
+    throw new Error(`seededDropout: rate must be in [0, 1), got ${rate}`);
+  }
+  if (seed === undefined || rate === 0) return (x) => x;
+  let call = 0;
+  return (x) => dropout(x, rate, `${seed}/${call++}`);
 }

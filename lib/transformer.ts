@@ -29,11 +29,14 @@ import {
   multiHeadAttention,
   multiHeadParameters,
   type MultiHeadParams,
+  type MultiHeadResult,
   paddingMask,
+  type PastKeysValues,
 } from "./attention.ts";
 import {
   activate,
   type Activation,
+  checkActivation,
   deriveSeeds,
   initLinear,
   layerNormCore,
@@ -111,6 +114,7 @@ export function feedForward(
   x: Tensor,
   activation: Activation = "relu",
 ): Tensor {
+  checkActivation(activation, "feedForward");
   return tf.tidy(() => {
     const act = activate(linear(x, p.W1, p.b1), activation);
     return linear(act, p.W2, p.b2);
@@ -139,24 +143,60 @@ export interface BlockOptions {
   norm?: NormPlacement;
   /** The FFN's nonlinearity (default `"relu"`, the original). */
   activation?: Activation;
+  /**
+   * Dropout, applied to the attention weights and to each sublayer's output before the
+   * residual sum (training only; see `seededDropout` in kernels.ts). Default: none.
+   */
+  dropout?: (x: Tensor) => Tensor;
+}
+
+/** Every {@link NormPlacement}. */
+const NORM_PLACEMENTS: readonly NormPlacement[] = ["post", "pre"];
+
+/** Throws unless `norm` is a {@link NormPlacement}, naming the allowed values. */
+export function checkNormPlacement(norm: unknown, fn: string): asserts norm is NormPlacement {
+  if (!NORM_PLACEMENTS.includes(norm as NormPlacement)) {
+    throw new Error(`${fn}: norm must be "post" or "pre", got ${JSON.stringify(norm)}`);
+  }
+}
+
+/** A sublayer of a block: its layer norm and the function it applies. */
+interface Sublayer {
+  norm: LayerNormParams;
+  apply: (h: Tensor) => Tensor;
 }
 
 /**
- * One residual sublayer with its layer norm, in either placement. Returns the sublayer's
- * own output and the residual stream after it.
+ * The residual stack every block is made of: each sublayer in turn, with its layer norm
+ * in either placement and dropout on the sublayer's output,
+ *
+ *   post-LN: x ← LN(x + drop(Sublayer(x)))      pre-LN: x ← x + drop(Sublayer(LN(x)))
+ *
+ * Returns each sublayer's own output (`subs`) and the residual stream after it (`outs`).
  */
-function residual(
+function residualStack(
   x: Tensor,
-  norm: LayerNormParams,
+  sublayers: readonly Sublayer[],
   placement: NormPlacement,
-  sublayer: (h: Tensor) => Tensor,
-): { sub: Tensor; out: Tensor } {
-  if (placement === "pre") {
-    const sub = sublayer(layerNorm(norm, x));
-    return { sub, out: tf.add(x, sub) };
+  drop: (x: Tensor) => Tensor,
+): { subs: Tensor[]; outs: Tensor[] } {
+  const subs: Tensor[] = [], outs: Tensor[] = [];
+  for (const { norm, apply } of sublayers) {
+    const sub = apply(placement === "pre" ? layerNorm(norm, x) : x);
+    const sum = tf.add(x, drop(sub));
+    x = placement === "pre" ? sum : layerNorm(norm, sum);
+    subs.push(sub);
+    outs.push(x);
   }
-  const sub = sublayer(x);
-  return { sub, out: layerNorm(norm, tf.add(x, sub)) };
+  return { subs, outs };
+}
+
+/** Reads and checks a block's options: the placement, the activation, dropout. */
+function blockOptions(opts: BlockOptions, fn: string) {
+  const { norm = "post", activation = "relu", dropout = (x: Tensor) => x } = opts;
+  checkNormPlacement(norm, fn);
+  checkActivation(activation, fn);
+  return { norm, activation, dropout };
 }
 
 /** The parameters of one encoder block. */
@@ -203,37 +243,70 @@ export function initEncoderBlock(
   };
 }
 
+/** The result of {@link encoderBlock}. */
+export interface EncoderBlockResult {
+  /** The block's output [B, T, d_model]. */
+  output: Tensor;
+  /** What the block computed along the way. */
+  trace: EncoderBlockTrace;
+  /** Self-attention's keys [B, h, T_k, d_k] (the past ones and the new): the next KV cache. */
+  keys: Tensor;
+  /** Self-attention's values [B, h, T_k, d_k]. */
+  values: Tensor;
+}
+
 /**
  * One encoder block on x [B, T, d_model] (post-LN shown; see {@link NormPlacement}):
  *
  *   a = MultiHead(x, x, x; mask),  x₁ = LN(x + a),  f = FFN(x₁),  output = LN(x₁ + f)
  *
- * The optional `mask` (usually a padding mask [B, 1, 1, T]) keeps attention off padding.
+ * The optional `mask` (a padding mask [B, 1, 1, T] in the encoder, the causal mask in a
+ * GPT) keeps attention off padding or off the future. The GPT is this block with the
+ * causal mask; with `past` (a KV cache's keys and values for earlier tokens) it reads only
+ * the new tokens x and attends over past and new keys, as generation does.
+ *
+ * Throws naming the allowed values when `norm` or `activation` is not one of them.
  */
 export function encoderBlock(
   p: EncoderBlockParams,
   x: Tensor,
-  opts: BlockOptions & { mask?: Tensor } = {},
-): { output: Tensor; trace: EncoderBlockTrace } {
-  const { norm = "post", activation = "relu", mask } = opts;
-  return tf.tidy(() => {
-    let weights: Tensor | undefined;
-    const attention = residual(x, p.norm1, norm, (h) => {
-      const r = multiHeadAttention(p.selfAttention, h, h, { mask });
-      weights = r.weights;
-      return r.output;
-    });
-    const ffn = residual(attention.out, p.norm2, norm, (h) => feedForward(p.ffn, h, activation));
+  opts: BlockOptions & { mask?: Tensor; past?: PastKeysValues } = {},
+): EncoderBlockResult {
+  const { norm, activation, dropout } = blockOptions(opts, "encoderBlock");
+  return tidyRecord(() => {
+    let attention: MultiHeadResult | undefined;
+    const { subs, outs } = residualStack(
+      x,
+      [
+        {
+          norm: p.norm1,
+          apply: (h) => {
+            attention = multiHeadAttention(p.selfAttention, h, h, {
+              mask: opts.mask,
+              past: opts.past,
+              dropout,
+            });
+            return attention.output;
+          },
+        },
+        { norm: p.norm2, apply: (h) => feedForward(p.ffn, h, activation) },
+      ],
+      norm,
+      dropout,
+    );
+    const { weights, keys, values } = attention!;
     return {
-      output: ffn.out,
+      output: outs[1],
       trace: {
         input: x,
-        attentionOutput: attention.sub,
-        afterAttention: attention.out,
-        ffnOutput: ffn.sub,
-        output: ffn.out,
-        weights: weights!,
+        attentionOutput: subs[0],
+        afterAttention: outs[0],
+        ffnOutput: subs[1],
+        output: outs[1],
+        weights,
       },
+      keys,
+      values,
     };
   });
 }
@@ -323,30 +396,46 @@ export function decoderBlock(
   memory: Tensor,
   opts: BlockOptions & { selfMask?: Tensor; memoryMask?: Tensor } = {},
 ): { output: Tensor; trace: DecoderBlockTrace } {
-  const { norm = "post", activation = "relu", selfMask, memoryMask } = opts;
-  return tf.tidy(() => {
+  const { norm, activation, dropout } = blockOptions(opts, "decoderBlock");
+  return tidyRecord(() => {
     let selfWeights: Tensor | undefined, crossWeights: Tensor | undefined;
-    const self = residual(x, p.norm1, norm, (h) => {
-      const r = multiHeadAttention(p.selfAttention, h, h, { mask: selfMask });
-      selfWeights = r.weights;
-      return r.output;
-    });
-    const cross = residual(self.out, p.norm2, norm, (h) => {
-      const r = multiHeadAttention(p.crossAttention, h, memory, { mask: memoryMask });
-      crossWeights = r.weights;
-      return r.output;
-    });
-    const ffn = residual(cross.out, p.norm3, norm, (h) => feedForward(p.ffn, h, activation));
+    const { subs, outs } = residualStack(
+      x,
+      [
+        {
+          norm: p.norm1,
+          apply: (h) => {
+            const r = multiHeadAttention(p.selfAttention, h, h, { mask: opts.selfMask, dropout });
+            selfWeights = r.weights;
+            return r.output;
+          },
+        },
+        {
+          norm: p.norm2,
+          apply: (h) => {
+            const r = multiHeadAttention(p.crossAttention, h, memory, {
+              mask: opts.memoryMask,
+              dropout,
+            });
+            crossWeights = r.weights;
+            return r.output;
+          },
+        },
+        { norm: p.norm3, apply: (h) => feedForward(p.ffn, h, activation) },
+      ],
+      norm,
+      dropout,
+    );
     return {
-      output: ffn.out,
+      output: outs[2],
       trace: {
         input: x,
-        selfAttentionOutput: self.sub,
-        afterSelfAttention: self.out,
-        crossAttentionOutput: cross.sub,
-        afterCrossAttention: cross.out,
-        ffnOutput: ffn.sub,
-        output: ffn.out,
+        selfAttentionOutput: subs[0],
+        afterSelfAttention: outs[0],
+        crossAttentionOutput: subs[1],
+        afterCrossAttention: outs[1],
+        ffnOutput: subs[2],
+        output: outs[2],
         selfWeights: selfWeights!,
         crossWeights: crossWeights!,
       },

@@ -2,18 +2,17 @@ import * as tf from "@tensorflow/tfjs";
 import fc from "fast-check";
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { assertAllClose } from "../testing/tensor_assert.ts";
-import { causalMask } from "../lib/attention.ts";
-import { encoderBlock, layerNorm } from "../lib/transformer.ts";
+import { initEncoderBlock } from "../lib/transformer.ts";
+import { deriveSeeds, dropout } from "../lib/kernels.ts";
+import { initEmbedding } from "../lib/embedding.ts";
 import { createOptimizer } from "../lib/train.ts";
 import {
   countGPTParameters,
   createKVCache,
   disposeGPT,
   disposeKVCache,
-  dropout,
   GPT1_CONFIG,
   GPT2_SMALL_CONFIG,
-  GPT_TINY,
   type GPTConfig,
   gptConfig,
   gptForward,
@@ -121,22 +120,121 @@ Deno.test("config and shape errors name both values", () => {
   disposeGPT(p);
 });
 
-/** The same model computed from the pieces of lib/transformer.ts: encoder blocks with the causal mask. */
+Deno.test("initGPT from the parameter table starts exactly as embeddings + initEncoderBlock", () => {
+  // the composition initGPT had before the table: seeds [Wₑ, Wₚ, W_out, block 0, …]
+  const c = gptConfig({ vocabSize: 11, layers: 2, heads: 2, dModel: 8, tiedOutput: false });
+  const p = initGPT(c, 42);
+  const s = deriveSeeds(42, 3 + c.layers);
+  const We = initEmbedding(c.vocabSize, c.dModel, s[0]),
+    Wp = initEmbedding(c.contextLength, c.dModel, s[1]);
+  const Wout = tf.randomNormal([c.dModel, c.vocabSize], 0, 0.02, "float32", s[2]);
+  const blocks = [0, 1].map((i) => initEncoderBlock(c.dModel, c.heads, c.dFF, s[3 + i]));
+  assertAllClose(p.tokenEmbedding, We, { atol: 0 });
+  assertAllClose(p.positionEmbedding, Wp, { atol: 0 });
+  assertAllClose(p.output!, Wout, { atol: 0 });
+  blocks.forEach((b, i) => {
+    const q = p.blocks[i];
+    for (
+      const [x, y] of [
+        [q.selfAttention.Wq, b.selfAttention.Wq],
+        [q.selfAttention.Wo, b.selfAttention.Wo],
+        [q.selfAttention.bv, b.selfAttention.bv],
+        [q.ffn.W1, b.ffn.W1],
+        [q.ffn.W2, b.ffn.W2],
+        [q.norm2.gamma, b.norm2.gamma],
+      ]
+    ) assertAllClose(x, y, { atol: 0 });
+    assertEquals(q.selfAttention.heads, b.selfAttention.heads);
+  });
+  tf.dispose(
+    [We, Wp, Wout, ...blocks.flatMap((b) => Object.values(b).flatMap((v) => Object.values(v)))]
+      .filter((t): t is tf.Tensor => t instanceof tf.Tensor),
+  );
+  disposeGPT(p);
+});
+
+Deno.test("bad state and shapes: mismatched config, empty batch, a consumed KV cache", () => {
+  const c = gptConfig({ vocabSize: 10, layers: 2, dModel: 8, heads: 2, contextLength: 6 });
+  const p = initGPT(c, 1);
+  const ids = ids2d([[1, 2]]);
+  assertThrows(
+    () => gptForward(p, { ...c, layers: 5 }, ids),
+    Error,
+    "gptForward: the parameters do not match the config GPT tiny: they have 2 blocks, the config 5 layers",
+  );
+  assertThrows(
+    () => gptForward(p, { ...c, norm: "post" }, ids),
+    Error,
+    "final layer norm is present",
+  );
+  assertThrows(() => gptForward(p, { ...c, dModel: 16, dFF: 64 }, ids), Error, "Wₑ is [10, 8]");
+  const empty = tf.zeros([0, 3], "int32") as tf.Tensor2D;
+  assertThrows(() => gptForward(p, c, empty), Error, "gptForward: ids [0, 3] hold no tokens");
+  const first = createKVCache(c);
+  const { logits, cache } = gptForwardCached(p, c, ids, first);
+  const again = gptForwardCached(p, c, ids2d([[3]]), cache);
+  assertThrows(
+    () => gptForwardCached(p, c, ids2d([[3]]), cache),
+    Error,
+    "gptForwardCached: this cache was already consumed by an earlier call",
+  );
+  assertThrows(() => gptForwardCached(p, c, empty, again.cache), Error, "hold no tokens");
+  disposeKVCache(again.cache);
+  tf.dispose([ids, empty, logits, again.logits]);
+  disposeGPT(p);
+});
+
+/**
+ * The same model written out with plain tfjs ops and nothing from lib/ (an independent
+ * computation): one-hot embedding, per-head softmax(QKᵀ/√d_k + causal)·V, LayerNorm from
+ * tf.moments, the FFN with the exact or tanh GELU, post- or pre-LN, tied or untied output.
+ */
 function referenceLogits(p: GPTParams, c: GPTConfig, ids: number[][]): tf.Tensor {
   return tf.tidy(() => {
-    const T = ids[0].length;
+    const [B, T, d, h] = [ids.length, ids[0].length, c.dModel, c.heads];
+    const ln = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
+    };
+    const aff = (x: tf.Tensor, W: tf.Tensor, b: tf.Tensor) =>
+      tf.add(tf.matMul(x.reshape([-1, W.shape[0]!]), W), b).reshape([B, T, -1]);
+    const act = (x: tf.Tensor) =>
+      c.activation === "relu"
+        ? tf.relu(x)
+        : c.activation === "gelu"
+        ? tf.mul(x, tf.mul(0.5, tf.add(1, tf.erf(tf.div(x, Math.SQRT2)))))
+        : tf.mul(
+          tf.mul(0.5, x),
+          tf.add(
+            1,
+            tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))),
+          ),
+        );
+    const future = tf.linalg.bandPart(tf.ones([T, T]), 0, -1).sub(tf.eye(T)).mul(-1e9);
+    const heads = (x: tf.Tensor) => tf.transpose(x.reshape([B, T, h, d / h]), [0, 2, 1, 3]);
+    const attend = (x: tf.Tensor, a: GPTParams["blocks"][number]["selfAttention"]) => {
+      const [q, k, v] = [aff(x, a.Wq, a.bq), aff(x, a.Wk, a.bk), aff(x, a.Wv, a.bv)].map(heads);
+      const w = tf.softmax(tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(d / h)), future));
+      return aff(tf.transpose(tf.matMul(w, v), [0, 2, 1, 3]).reshape([B, T, d]), a.Wo, a.bo);
+    };
     const onehot = tf.oneHot(tf.tensor2d(ids, undefined, "int32"), c.vocabSize);
     let x = tf.add(
-      tf.matMul(onehot.reshape([-1, c.vocabSize]), p.tokenEmbedding).reshape([ids.length, T, -1]),
-      tf.slice(p.positionEmbedding, [0, 0], [T, c.dModel]),
+      tf.matMul(onehot.reshape([-1, c.vocabSize]), p.tokenEmbedding).reshape([B, T, d]),
+      tf.slice(p.positionEmbedding, [0, 0], [T, d]),
     );
     for (const b of p.blocks) {
-      x = encoderBlock(b, x, { norm: c.norm, activation: c.activation, mask: causalMask(T) })
-        .output;
+      const ffn = (y: tf.Tensor) => aff(act(aff(y, b.ffn.W1, b.ffn.b1)), b.ffn.W2, b.ffn.b2);
+      if (c.norm === "pre") {
+        x = tf.add(x, attend(ln(x, b.norm1.gamma, b.norm1.beta), b.selfAttention));
+        x = tf.add(x, ffn(ln(x, b.norm2.gamma, b.norm2.beta)));
+      } else {
+        x = ln(tf.add(x, attend(x, b.selfAttention)), b.norm1.gamma, b.norm1.beta);
+        x = ln(tf.add(x, ffn(x)), b.norm2.gamma, b.norm2.beta);
+      }
     }
-    if (p.finalNorm) x = layerNorm(p.finalNorm, x);
+    if (p.finalNorm) x = ln(x, p.finalNorm.gamma, p.finalNorm.beta);
     const out = p.output ?? tf.transpose(p.tokenEmbedding);
-    return tf.matMul(x.reshape([-1, c.dModel]), out).reshape([ids.length, T, c.vocabSize]);
+    return tf.matMul(x.reshape([-1, d]), out).reshape([B, T, c.vocabSize]);
   });
 }
 
@@ -146,16 +244,31 @@ Deno.test("gptForward = h₀ = UWₑ + Wₚ, encoder blocks with the causal mask
       gptConfig({ vocabSize: 13, layers: 2, heads: 2, dModel: 16, contextLength: 8 }),
       gptConfig({ vocabSize: 13, layers: 2, heads: 4, dModel: 16, norm: "post", contextLength: 8 }),
       gptConfig({ vocabSize: 13, layers: 1, heads: 2, dModel: 8, tiedOutput: false }),
+      gptConfig({ vocabSize: 13, layers: 2, heads: 2, dModel: 8, activation: "gelu_tanh" }),
+      gptConfig({
+        vocabSize: 13,
+        layers: 1,
+        heads: 1,
+        dModel: 8,
+        activation: "relu",
+        norm: "post",
+      }),
     ]
   ) {
     const p = initGPT(c, 5);
     const ids = randomIds(2, 7, c.vocabSize, 9);
     const input = ids2d(ids);
-    const { logits } = gptForward(p, c, input);
     const expected = referenceLogits(p, c, ids);
+    // without a gradient recorded (plain ops) and inside one (the custom-gradient kernels)
+    const { logits } = gptForward(p, c, input);
+    const recorded = tf.grad((x: tf.Tensor) => {
+      const { logits } = gptForward(p, c, input);
+      assertAllClose(logits, expected, { atol: 1e-5, msg: `${c.norm}-LN, recorded` });
+      return tf.sum(tf.mul(x, tf.sum(logits)));
+    })(tf.scalar(1));
     assertEquals(logits.shape, [2, 7, c.vocabSize]);
-    assertAllClose(logits, expected, { atol: 1e-5, msg: `${c.norm}-LN` });
-    tf.dispose([input, logits, expected]);
+    assertAllClose(logits, expected, { atol: 1e-5, msg: `${c.norm}-LN, ${c.activation}` });
+    tf.dispose([input, logits, expected, recorded]);
     disposeGPT(p);
   }
 });
@@ -421,24 +534,4 @@ Deno.test("no tensor growth across training steps (with dropout) and cached gene
   opt.dispose();
   tf.dispose([inputs, targets]);
   disposeGPT(p);
-});
-
-Deno.test("presets describe the papers' models", () => {
-  assertEquals(
-    [GPT1_CONFIG.layers, GPT1_CONFIG.dModel, GPT1_CONFIG.heads, GPT1_CONFIG.dFF],
-    [12, 768, 12, 3072],
-  );
-  assertEquals([GPT1_CONFIG.contextLength, GPT1_CONFIG.vocabSize, GPT1_CONFIG.norm], [
-    512,
-    40478,
-    "post",
-  ]);
-  assertEquals([GPT2_SMALL_CONFIG.contextLength, GPT2_SMALL_CONFIG.vocabSize], [1024, 50257]);
-  assertEquals(GPT2_SMALL_CONFIG.norm, "pre");
-  assertEquals([GPT_TINY.layers, GPT_TINY.heads, GPT_TINY.dModel, GPT_TINY.contextLength], [
-    4,
-    4,
-    128,
-    64,
-  ]);
 });

@@ -4,6 +4,7 @@ import { assert, assertEquals, assertThrows } from "@std/assert";
 import { assertAllClose } from "../testing/tensor_assert.ts";
 import { gradCheck } from "../testing/gradcheck.ts";
 import {
+  additiveMask,
   additiveMaskWeights,
   causalMask,
   combineMasks,
@@ -16,6 +17,7 @@ import {
   scaledDotProductAttention,
 } from "../lib/attention.ts";
 import { assertNoTensorGrowth, initBackend, makeRng } from "../lib/tensor.ts";
+import { useNativeBlas } from "../lib/blas.ts";
 
 await initBackend();
 
@@ -389,4 +391,66 @@ Deno.test("multi-head: a training step leaks no tensors", async () => {
   await assertNoTensorGrowth(step, 4, "multi-head training step");
   opt.dispose();
   tf.dispose([x, mask, ...multiHeadParameters(p)]);
+});
+
+Deno.test("masks: a 0/1 or boolean mask is refused, additiveMask converts it", () => {
+  const q = rand([1, 3, 4], 1), k = rand([1, 3, 4], 2), v = rand([1, 3, 4], 3);
+  const lower01 = tf.linalg.bandPart(tf.ones([3, 3]), -1, 0); // 1 = may look
+  const lowerBool = lower01.cast("bool");
+  for (const mask of [lower01, lowerBool]) {
+    assertThrows(
+      () => scaledDotProductAttention(q, k, v, { mask }),
+      Error,
+      "scaledDotProductAttention: mask [3, 3]",
+    );
+  }
+  assertThrows(() => scaledDotProductAttention(q, k, v, { mask: lower01 }), Error, "additiveMask");
+  const p = initMultiHead(4, 2, 5);
+  assertThrows(() => multiHeadAttention(p, q, q, { mask: lowerBool }), Error, "is bool");
+  // converted, it equals the causal mask: the future gets no weight
+  const converted = additiveMask(lower01);
+  const a = scaledDotProductAttention(q, k, v, { mask: converted });
+  const b = scaledDotProductAttention(q, k, v, { mask: causalMask(3) });
+  assertAllClose(a.weights, b.weights, { atol: 1e-7 });
+  tf.dispose(
+    [q, k, v, lower01, lowerBool, converted, a, b].flatMap((x) =>
+      x instanceof tf.Tensor ? [x] : Object.values(x)
+    ),
+  );
+  tf.dispose(multiHeadParameters(p));
+});
+
+Deno.test("attention and multi-head: int32 inputs, empty inputs and freed caches are clear errors", () => {
+  const p = initMultiHead(4, 2, 5);
+  const ints = tf.zeros([1, 3, 4], "int32");
+  const x = rand([1, 3, 4], 1);
+  for (const blas of [true, false]) {
+    // the same message whichever path runs the products
+    const restore = useNativeBlas(blas);
+    try {
+      assertThrows(
+        () => multiHeadAttention(p, ints, ints),
+        Error,
+        "xq [1, 3, 4] must be float32, got int32",
+      );
+      assertThrows(
+        () => scaledDotProductAttention(ints, ints, ints),
+        Error,
+        "q [1, 3, 4] must be float32",
+      );
+    } finally {
+      useNativeBlas(restore);
+    }
+  }
+  const empty = tf.zeros([0, 3, 4]);
+  assertThrows(() => multiHeadAttention(p, empty, empty), Error, "xq [0, 3, 4] is empty");
+  const r = multiHeadAttention(p, x, x);
+  assertEquals(r.keys.shape, [1, 2, 3, 2]);
+  const past = { keys: r.keys, values: r.values };
+  const next = multiHeadAttention(p, x, x, { past });
+  assertEquals(next.keys.shape, [1, 2, 6, 2]);
+  tf.dispose([r.output, r.weights, r.keys, r.values]);
+  assertThrows(() => multiHeadAttention(p, x, x, { past }), Error, "already freed");
+  tf.dispose([ints, x, empty, next.output, next.weights, next.keys, next.values]);
+  tf.dispose(multiHeadParameters(p));
 });

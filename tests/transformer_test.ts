@@ -19,12 +19,14 @@ import {
   initLayerNorm,
   initSeq2Seq,
   layerNorm,
+  type NormPlacement,
   type Seq2SeqConfig,
   seq2seqForward,
   seq2seqLoss,
   seq2seqParameters,
 } from "../lib/transformer.ts";
 import { assertNoTensorGrowth, initBackend, makeRng } from "../lib/tensor.ts";
+import type { Activation } from "../lib/kernels.ts";
 
 await initBackend();
 
@@ -409,4 +411,26 @@ Deno.test("seq2seq: a tiny model learns to reverse 4-token sequences it never sa
   assert(correct >= 38, `reversed ${correct} of 40 held-out sequences, expected ≥ 38`);
   opt.dispose();
   tf.dispose(vars);
+});
+
+Deno.test("blocks and the FFN name the allowed values on a wrong option", () => {
+  const p = initEncoderBlock(8, 2, 16, 1);
+  const x = tf.randomNormal([1, 3, 8], 0, 1, "float32", 2);
+  assertThrows(
+    () => encoderBlock(p, x, { norm: "Pre" as NormPlacement }),
+    Error,
+    'encoderBlock: norm must be "post" or "pre", got "Pre"',
+  );
+  assertThrows(
+    () => feedForward(p.ffn, x, "GELU" as Activation),
+    Error,
+    'feedForward: activation must be one of "relu", "gelu", "gelu_tanh", got "GELU"',
+  );
+  const d = initDecoderBlock(8, 2, 16, 3);
+  assertThrows(
+    () => decoderBlock(d, x, x, { activation: "tanh" as Activation }),
+    Error,
+    "decoderBlock: activation must be one of",
+  );
+  tf.dispose([x, ...encoderBlockParameters(p), ...decoderBlockParameters(d)]);
 });

@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Variable2D } from "./tf_types.ts";
-import { assertRank } from "./tensor.ts";
+import { assertRank, tidyRecord } from "./tensor.ts";
 import { matMul2d, recordingGradients } from "./kernels.ts";
 
 function checkCount(value: unknown, name: string, fn: string, allowZero = false): number {
@@ -69,7 +69,7 @@ export function embedTokens(We: Tensor2D, ids: Tensor): Tensor {
       throw new Error(`embedTokens: token id ${id} is outside the vocabulary [0, ${vocab})`);
     }
   }
-  return tf.tidy(() => {
+  return tidyRecord(() => {
     const flat = ids.reshape([-1]);
     // without a gradient to record, picking the rows is the same numbers and skips [N, V]
     const rows = recordingGradients()

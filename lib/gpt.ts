@@ -318,8 +318,7 @@ function checkGPTParams(p: GPTParams, config: GPTConfig, fn: string): void {
   if (!p.output !== config.tiedOutput) {
     mismatch(`tiedOutput is ${config.tiedOutput} but W_out is ${p.output ? "present" : "absent"}`);
   }
-  const disposed = gptParameters(p).find((v) => v.isDisposed);
-  if (disposed) mismatch(`a parameter ${shapeText(disposed)} was already disposed`);
+  if (p.tokenEmbedding.isDisposed) mismatch("Wₑ was already disposed (disposeGPT)");
 }
 
 /** Throws unless a replacement token table is [V, d] for the config. */
@@ -400,7 +399,7 @@ export function gptForwardCached(
 ): { logits: Tensor; cache: KVCache } {
   const fn = "gptForwardCached";
   checkGPTParams(p, config, fn);
-  checkIds(ids, fn, { vocabSize: config.vocabSize });
+  checkIds(ids, fn); // embedTokens checks the ids against the vocabulary
   const [B, t] = ids.shape;
   const past = cache.length;
   if (B !== cache.batch) {

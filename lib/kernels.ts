@@ -26,7 +26,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable1D, Variable2D } from "./tf_types.ts";
-import { assertRank, makeRng, shapeText } from "./tensor.ts";
+import { assertRank, makeRng, shapeText, tidyRecord } from "./tensor.ts";
 import { nativeBlas, nativeGemm } from "./blas.ts";
 
 /**
@@ -105,7 +105,7 @@ export function linear(x: Tensor, W: Tensor2D, b?: Tensor1D): Tensor {
     throw new Error(`linear: bias b ${shapeText(b)} does not match W's output width ${out}`);
   }
   checkFloat("linear", b ? [["x", x], ["W", W], ["b", b]] : [["x", x], ["W", W]]);
-  return tf.tidy(() => {
+  return tidyRecord(() => {
     const rows = x.reshape([-1, inDim]) as Tensor2D;
     const y = !recordingGradients()
       ? (nativeBlas()
@@ -126,7 +126,9 @@ export function linear(x: Tensor, W: Tensor2D, b?: Tensor1D): Tensor {
 export function columnSums(x: Tensor2D): Tensor1D {
   assertRank(x, 2, "columnSums: X");
   if (!nativeBlas()) return tf.sum(x, 0);
-  return tf.tidy(() => nativeGemm(tf.ones([1, x.shape[0]]), x).reshape([x.shape[1]]) as Tensor1D);
+  return tidyRecord(() =>
+    nativeGemm(tf.ones([1, x.shape[0]]), x).reshape([x.shape[1]]) as Tensor1D
+  );
 }
 
 /**
@@ -225,7 +227,7 @@ export function batchedMatMul(a: Tensor, b: Tensor, transposeB = false): Tensor 
     : tf.getBackend() === "wasm" && M > 1
     ? groupedConvProduct
     : plainBatchedProduct;
-  return tf.tidy(() => {
+  return tidyRecord(() => {
     const a3 = a.reshape([G, M, a.shape[a.rank - 1]]) as Tensor3D;
     const b3 = b.reshape([G, ...b.shape.slice(-2)]) as Tensor3D;
     if (!recordingGradients()) return product(a3, b3, false, transposeB).reshape([...lead, M, N]);
@@ -268,7 +270,7 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
  */
 export function gelu(x: Tensor): Tensor {
   if (!recordingGradients()) {
-    return tf.tidy(() => tf.mul(x, tf.mul(0.5, tf.add(1, tf.erf(tf.mul(x, INV_SQRT2))))));
+    return tidyRecord(() => tf.mul(x, tf.mul(0.5, tf.add(1, tf.erf(tf.mul(x, INV_SQRT2))))));
   }
   const f = tf.customGrad((x, save) => {
     const xt = x as Tensor;
@@ -298,7 +300,7 @@ const GELU_TANH_CUBIC = 0.044715;
 export function geluTanh(x: Tensor): Tensor {
   const tanhU = (xt: Tensor) =>
     tf.tanh(tf.mul(SQRT_2_OVER_PI, tf.add(xt, tf.mul(GELU_TANH_CUBIC, tf.pow(xt, 3)))));
-  if (!recordingGradients()) return tf.tidy(() => tf.mul(tf.mul(0.5, x), tf.add(1, tanhU(x))));
+  if (!recordingGradients()) return tidyRecord(() => tf.mul(tf.mul(0.5, x), tf.add(1, tanhU(x))));
   const f = tf.customGrad((x, save) => {
     const xt = x as Tensor;
     const t = tanhU(xt);
@@ -368,7 +370,7 @@ export function layerNormCore(x: Tensor, gamma: Tensor1D, beta: Tensor1D, eps = 
     return { xhat: tf.mul(centred, rstd), rstd };
   };
   if (!recordingGradients()) {
-    return tf.tidy(() => tf.add(tf.mul(normalise(x).xhat, gamma), beta));
+    return tidyRecord(() => tf.add(tf.mul(normalise(x).xhat, gamma), beta));
   }
   const f = tf.customGrad((x, gamma, beta, save) => {
     const { xhat, rstd } = normalise(x as Tensor);
@@ -398,10 +400,12 @@ export function layerNormCore(x: Tensor, gamma: Tensor1D, beta: Tensor1D, eps = 
  * ∂L/∂x = y ⊙ (∂L/∂y − Σⱼ yⱼ·∂L/∂yⱼ).
  */
 export function stableSoftmax(x: Tensor): Tensor {
-  const softmax = (xt: Tensor) => tf.softmax(tf.sub(xt, tf.max(xt, -1, true)));
-  if (!recordingGradients()) return tf.tidy(() => softmax(x));
+  // tfjs's softmax kernels subtract the row maximum themselves; doing it here too keeps the
+  // training path independent of that detail, and costs two ops only where gradients are
+  if (!recordingGradients()) return tf.softmax(x);
   const f = tf.customGrad((x, save) => {
-    const y = softmax(x as Tensor);
+    const xt = x as Tensor;
+    const y = tf.softmax(tf.sub(xt, tf.max(xt, -1, true)));
     (save as tf.GradSaveFunc)([y]);
     return {
       value: y,
@@ -433,7 +437,7 @@ export function initLinear(inDim: number, outDim: number, seed: number): LinearP
   }
   const std = Math.sqrt(2 / (inDim + outDim));
   // tidy frees the starting tensors; the variables keep their own copies
-  return tf.tidy(() => ({
+  return tidyRecord(() => ({
     W: tf.variable(tf.randomNormal([inDim, outDim], 0, std, "float32", seed)) as Variable2D,
     b: tf.variable(tf.zeros([outDim])) as Variable1D,
   }));
@@ -456,7 +460,7 @@ export function deriveSeeds(seed: number, n: number): number[] {
 export function dropout(x: Tensor, rate: number, seed: number | string): Tensor {
   if (!(rate >= 0 && rate < 1)) throw new Error(`dropout: rate must be in [0, 1), got ${rate}`);
   if (rate === 0) return x;
-  return tf.tidy(() => {
+  return tidyRecord(() => {
     const keep = tf.greaterEqual(tf.randomUniform(x.shape, 0, 1, "float32", seed), rate);
     return tf.mul(x, tf.div(keep.toFloat(), 1 - rate));
   });

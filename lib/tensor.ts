@@ -133,9 +133,15 @@ export function shapeText(x: Tensor | readonly Dim[]): string {
 /**
  * `tf.tidy` for functions returning records that hold tensors (nested in objects and
  * arrays): tfjs keeps every tensor of the returned value, but its types only accept
- * records with index signatures.
+ * records with index signatures. Nested inside another tidy while no gradient is recorded,
+ * it runs `fn` in the enclosing scope, which frees the same intermediates when it ends.
  */
 export function tidyRecord<T>(fn: () => T): T {
+  // Inside an enclosing tidy and with no gradient being recorded (generation, evaluation),
+  // the enclosing scope frees the intermediates all the same: a nested scope would only
+  // add its fixed cost to every layer of every generated token.
+  const engine = tf.engine();
+  if (engine.state.activeScope != null && !engine.isTapeOn()) return fn();
   return tf.tidy(fn as () => tf.TensorContainer) as T;
 }
 

@@ -115,7 +115,7 @@ export function feedForward(
   activation: Activation = "relu",
 ): Tensor {
   checkActivation(activation, "feedForward");
-  return tf.tidy(() => {
+  return tidyRecord(() => {
     const act = activate(linear(x, p.W1, p.b1), activation);
     return linear(act, p.W2, p.b2);
   });

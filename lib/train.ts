@@ -456,8 +456,9 @@ function checkEvery(what: { every: number } | undefined, name: string): void {
 }
 
 /**
- * The names of the tensors among `tensors` with an entry that is NaN or ±∞ (one read of one
- * flag per tensor; for error messages, off the per-step path).
+ * The names (`names[i]` for `tensors[i]`) of the tensors with an entry that is NaN or ±∞: one
+ * read of one flag per tensor, so {@link fit} calls it only when a check failed, before a
+ * checkpoint and after the last step.
  */
 function nonFinite(tensors: readonly Tensor[], names: readonly string[]): string[] {
   const finite = tf.tidy(() =>

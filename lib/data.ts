@@ -6,41 +6,125 @@
  *
  * Paths are resolved from this file, not from the working directory, so a chapter reads the
  * same file whether it runs in Jupyter (whose kernel starts in `notebooks/`) or as a script
- * started from anywhere.
+ * started from anywhere; {@link outputPath} does the same for what chapters write, under
+ * `.out/`.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import * as OpenCC from "opencc-js";
 import { createRequire } from "node:module";
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Tensor2D } from "./tf_types.ts";
 import { makeRng } from "./tensor.ts";
 import { CharTokenizer, type Vocabulary, WordTokenizer } from "./tokenizer.ts";
 
 const DATA_DIR = new URL("../data/", import.meta.url);
+const OUT_DIR = new URL("../.out/", import.meta.url);
+
+/** A name that starts like a URL (`file:`, `https:`) or a Windows drive (`C:`). */
+const URL_LIKE = /^[A-Za-z][A-Za-z\d+.-]*:/;
+
+/** Whether `path` is `root` itself or lies below it (both absolute, already normalised). */
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === "" || (rel !== ".." && !rel.startsWith(".." + sep) && !isAbsolute(rel));
+}
+
+/** The data files a loader can read: data/ less its generators (`*.ts`) and README.md. */
+async function availableDataFiles(): Promise<string> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(DATA_DIR)) {
+    if (entry.isFile && !entry.name.endsWith(".ts") && entry.name !== "README.md") {
+      names.push(entry.name);
+    }
+  }
+  return names.sort().join(", ");
+}
 
 /**
- * The text of `data/<name>`, e.g. `await loadDataText("intro_zh.txt")`. Throws an error
- * naming the file and listing the available ones when it does not exist.
+ * The real path of the file `name` inside data/, for the loader `caller`: `name` is joined to
+ * the folder as plain text (no URL decoding) and resolved with `Deno.realPath`, symbolic
+ * links included; an absolute path, a URL, a missing file or one that resolves outside data/
+ * throws an error naming `name` and listing the available files.
+ */
+async function dataFile(caller: string, name: string): Promise<string> {
+  const refuse = async (why: string) =>
+    new Error(
+      `${caller}: ${JSON.stringify(name)} ${why}; available: ${await availableDataFiles()}`,
+    );
+  if (typeof name !== "string" || name.length === 0) {
+    throw await refuse("is not a file name inside data/");
+  }
+  if (isAbsolute(name) || URL_LIKE.test(name)) {
+    throw await refuse("is an absolute path or a URL, not a file name inside data/");
+  }
+  const dir = await Deno.realPath(fileURLToPath(DATA_DIR));
+  let path: string;
+  try {
+    path = await Deno.realPath(join(dir, name));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw await refuse("is not a file in data/");
+    throw e;
+  }
+  if (!isInside(dir, path)) throw await refuse(`resolves to ${path}, outside data/`);
+  if (!(await Deno.stat(path)).isFile) throw await refuse("is not a file in data/");
+  return path;
+}
+
+/**
+ * The text of `data/<name>`, e.g. `await loadDataText("intro_zh.txt")`. Only files inside
+ * data/ are read: an absolute path, a URL, or a name that resolves elsewhere (through `..`
+ * or a symbolic link) throws an error naming it and listing the available files, as does a
+ * missing file.
  */
 export async function loadDataText(name: string): Promise<string> {
-  if (typeof name !== "string" || name.length === 0 || name.includes("..")) {
-    throw new Error(`loadDataText: expected a file name inside data/, got ${JSON.stringify(name)}`);
-  }
-  try {
-    return await Deno.readTextFile(new URL(name, DATA_DIR));
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-    const available: string[] = [];
-    for await (const entry of Deno.readDir(DATA_DIR)) {
-      if (entry.isFile && !entry.name.endsWith(".ts") && entry.name !== "README.md") {
-        available.push(entry.name);
-      }
-    }
+  return await Deno.readTextFile(await dataFile("loadDataText", name));
+}
+
+/**
+ * The path `<repository>/.out/<parts…>` (absolute), where chapters write what they make
+ * (checkpoints, figures): found from this module's location, so the same place whatever the
+ * working directory (Jupyter starts in notebooks/, a script anywhere). Creates the folder
+ * that holds it. `outputPath("checkpoints", "06_tang.gptc")`. Each part must be a relative
+ * path; one that leads outside .out/ (`..`, or a symbolic link out of it) throws an error.
+ */
+export function outputPath(...parts: string[]): string {
+  const bad = parts.find((part) =>
+    typeof part !== "string" || part.length === 0 || isAbsolute(part) || URL_LIKE.test(part)
+  );
+  if (parts.length === 0 || bad !== undefined) {
     throw new Error(
-      `loadDataText: no file data/${name}; available: ${available.sort().join(", ")}`,
+      `outputPath: expected relative paths inside .out/, got ${JSON.stringify(parts)}`,
     );
   }
+  const root = fileURLToPath(OUT_DIR);
+  const path = join(root, ...parts);
+  if (relative(root, path) === "" || !isInside(root, path)) {
+    throw new Error(`outputPath: ${JSON.stringify(parts.join("/"))} is outside .out/`);
+  }
+  Deno.mkdirSync(root, { recursive: true });
+  const realRoot = Deno.realPathSync(root);
+  // The deepest folder of the path that exists must really be in .out/ before anything is
+  // created below it.
+  let existing = dirname(path);
+  for (;;) {
+    try {
+      existing = Deno.realPathSync(existing);
+      break;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      existing = dirname(existing);
+    }
+  }
+  if (!isInside(realRoot, existing)) {
+    throw new Error(
+      `outputPath: ${JSON.stringify(parts.join("/"))} leads to ${existing}, outside .out/`,
+    );
+  }
+  Deno.mkdirSync(dirname(path), { recursive: true });
+  return path;
 }
 
 /** One translation example: a Chinese sentence and its English translation. */

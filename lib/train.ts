@@ -307,11 +307,19 @@ export function clipByGlobalNorm(
   maxNorm: number,
 ): { grads: Tensor[]; norm: number } {
   checkPositive(maxNorm, "clipByGlobalNorm: maxNorm");
-  const norm = grads.length === 0
-    ? 0
-    : tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+  const norm = grads.length === 0 ? 0 : tf.tidy(() => globalNorm(grads).dataSync()[0]);
+  return { grads: rescale(grads, norm, maxNorm), norm };
+}
+
+/** ‖g‖ = √(Σᵢ Σ gᵢ²) on the device, for {@link clipByGlobalNorm} and {@link fit}. */
+function globalNorm(grads: readonly Tensor[]): Scalar {
+  return tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as Scalar;
+}
+
+/** gᵢ · min(1, maxNorm / ‖g‖), given ‖g‖ = `norm`: new tensors. */
+function rescale(grads: readonly Tensor[], norm: number, maxNorm: number): Tensor[] {
   const scale = norm > maxNorm ? maxNorm / norm : 1;
-  return { grads: grads.map((g) => tf.mul(g, scale)), norm };
+  return grads.map((g) => tf.mul(g, scale));
 }
 
 /**
@@ -335,6 +343,45 @@ export function batchIndices(n: number, batchSize: number, seed: number): number
   const batches: number[][] = [];
   for (let i = 0; i < n; i += batchSize) batches.push(order.slice(i, i + batchSize));
   return batches;
+}
+
+/**
+ * The minibatches of successive epochs over n examples, by training step: `batchAt(t)` for
+ * t = 1, 2, … (the steps of {@link fit}) is batch (t − 1) mod k of epoch e = ⌊(t − 1) / k⌋,
+ * where k = ⌈n / batchSize⌉ batches make an epoch and epoch e is
+ * `batchIndices(n, batchSize, seed + e)`. So each epoch shows every example exactly once, in
+ * a new order, and a step's batch depends only on the step: a resumed run sees the batches of
+ * an uninterrupted one. The current epoch is kept, so going through the steps in order
+ * shuffles once per epoch.
+ */
+export function epochBatches(
+  n: number,
+  batchSize: number,
+  seed: number,
+): (step: number) => number[] {
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`epochBatches: n must be a positive integer, got ${n}`);
+  }
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new Error(`epochBatches: batchSize must be a positive integer, got ${batchSize}`);
+  }
+  if (!Number.isInteger(seed)) {
+    throw new Error(`epochBatches: seed must be an integer, got ${seed}`);
+  }
+  const perEpoch = Math.ceil(n / batchSize);
+  let epoch = -1;
+  let batches: number[][] = [];
+  return (step) => {
+    if (!Number.isInteger(step) || step < 1) {
+      throw new Error(`epochBatches: step must be a positive integer, got ${step}`);
+    }
+    const e = Math.floor((step - 1) / perEpoch);
+    if (e !== epoch) {
+      batches = batchIndices(n, batchSize, seed + e);
+      epoch = e;
+    }
+    return [...batches[(step - 1) % perEpoch]];
+  };
 }
 
 /** What {@link fit} reports after each step. */
@@ -383,9 +430,9 @@ export interface FitOptions {
   evaluate?: { every: number; fn: () => number | Promise<number> };
   /**
    * Saves a checkpoint after every `every`-th step (step % every = 0) and after the last,
-   * each time after a finite step's update: `save(step)` writes the parameters as they are
-   * after that step (and, for resuming, the optimiser's state). A NaN stop names the last
-   * step saved.
+   * each time after a finite step's update and only when the parameters are finite:
+   * `save(step)` writes the parameters as they are after that step (and, for resuming, the
+   * optimiser's state). A NaN stop names the last step saved.
    */
   checkpoint?: { every: number; save: (step: number) => Promise<void> };
   /** Tokens in one step's batch (B·T), to report tokens per second. */
@@ -409,13 +456,31 @@ function checkEvery(what: { every: number } | undefined, name: string): void {
 }
 
 /**
+ * The names (`names[i]` for `tensors[i]`) of the tensors with an entry that is NaN or ±∞: one
+ * read of one flag per tensor, so {@link fit} calls it only when a check failed, before a
+ * checkpoint and after the last step.
+ */
+function nonFinite(tensors: readonly Tensor[], names: readonly string[]): string[] {
+  const finite = tf.tidy(() =>
+    tf.stack(tensors.map((t) => tf.cast(tf.all(tf.isFinite(t)), "int32"))).dataSync()
+  );
+  return names.filter((_, i) => finite[i] !== 1);
+}
+
+/**
  * Gradient descent: for step = startStep + 1 … steps, L = loss(step), g = ∂L/∂θ
  * (`tf.variableGrads`), optionally g ← clip(g), then θ ← optimizer(θ, g); then the
  * evaluation and the checkpoint when due. No tensor outlives its step.
  *
- * The NaN/Inf guard: as soon as the loss (or the gradient norm) is NaN or infinite, training
- * stops with an error naming the step, before that step's update, so the parameters keep
- * their last finite values; with `checkpoint` the message also names the last step saved.
+ * The NaN/Inf guard: training stops with an error naming the step as soon as the loss or the
+ * gradient has a NaN or infinite entry — before that step's update, so the parameters keep
+ * the values of the step before. One number read per step tells: with `clipNorm` the global
+ * norm ‖g‖, otherwise Σ of every gradient entry; either is finite only if every entry is
+ * (when it overflows with finite entries, an exact check decides, and with `clipNorm` an
+ * overflowing norm also stops). The parameters are checked before each checkpoint and after
+ * the last step: non-finite ones (a huge learning rate, an optimiser's bug) stop training
+ * and are never saved. With `checkpoint` the error names the last step saved, whose
+ * parameters were finite.
  */
 export async function fit(opts: FitOptions): Promise<FitResult> {
   const { variables, steps, clipNorm, evaluate, checkpoint, tokensPerStep, onStep } = opts;
@@ -427,6 +492,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
     throw new Error(`fit: startStep must be an integer in 0 … steps (${steps}), got ${startStep}`);
   }
   if (variables.length === 0) throw new Error("fit: no variables to train");
+  if (clipNorm !== undefined) checkPositive(clipNorm, "fit: clipNorm");
   checkEvery(evaluate, "evaluate");
   checkEvery(checkpoint, "checkpoint");
   if (startStep > 0 && opts.optimizer?.step !== startStep) {
@@ -437,13 +503,17 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
     );
   }
   const optimizer = opts.optimizer ?? createOptimizer({ learningRate: 0.001 });
+  const names = variables.map((x) => x.name);
   const losses: number[] = [];
   const evals: { step: number; value: number }[] = [];
+  /** The last step whose parameters were saved; they were finite then. */
   let savedStep: number | undefined;
-  const stop = (what: string, step: number) => {
+  /** The error for `what` at `step`, the parameters holding their values after step `kept`. */
+  const stop = (what: string, step: number, kept = step - 1) => {
+    const bad = nonFinite(variables, names);
     let message = `fit: ${what} at step ${step} of ${steps}; lower the learning rate, clip the ` +
       `gradients (clipNorm) or check the loss function. The parameters keep their values ` +
-      `after step ${step - 1}`;
+      `after step ${kept}` + (bad.length > 0 ? `, not finite in ${bad.join(", ")}` : "");
     if (checkpoint) {
       message += savedStep === undefined
         ? "; no checkpoint was saved in this run"
@@ -457,29 +527,48 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
       const report: StepReport = { step, loss: NaN, elapsedMs: 0 };
       tf.tidy(() => {
         const { value, grads } = tf.variableGrads(() => opts.loss(step), [...variables]);
-        report.loss = value.dataSync()[0];
-        if (!Number.isFinite(report.loss)) throw stop(`the loss is ${report.loss}`, step);
         let gs: Tensor[] = variables.map((x) => {
           const g = grads[x.name];
           if (!g) throw new Error(`fit: the loss does not depend on variable ${x.name}`);
           return g;
         });
-        if (clipNorm !== undefined) {
-          const clipped = clipByGlobalNorm(gs, clipNorm);
-          if (!Number.isFinite(clipped.norm)) {
-            throw stop(`the gradient norm is ${clipped.norm}`, step);
+        const probe = clipNorm !== undefined ? globalNorm(gs) : tf.addN(gs.map((g) => tf.sum(g)));
+        const [loss, probed] = tf.stack([value, probe]).dataSync();
+        report.loss = loss;
+        if (!Number.isFinite(loss)) throw stop(`the loss is ${loss}`, step);
+        if (!Number.isFinite(probed)) {
+          const bad = nonFinite(gs, names);
+          if (bad.length > 0) {
+            throw stop(
+              `the gradient is not finite (NaN or ±Infinity in ∂L/∂${
+                bad.join(", ∂L/∂")
+              }; the loss is ${loss})`,
+              step,
+            );
           }
-          gs = clipped.grads;
-          report.gradNorm = clipped.norm;
+          if (clipNorm !== undefined) {
+            throw stop(`the gradient norm overflows float32 (${probed})`, step);
+          }
+        }
+        if (clipNorm !== undefined) {
+          gs = rescale(gs, probed, clipNorm);
+          report.gradNorm = probed;
         }
         optimizer.applyGradients(variables, gs);
       });
       losses.push(report.loss);
+      const save = checkpoint && (step % checkpoint.every === 0 || step === steps);
+      if (save || step === steps) {
+        const bad = nonFinite(variables, names);
+        if (bad.length > 0) {
+          throw stop(`the update left ${bad.join(", ")} not finite`, step, step);
+        }
+      }
       if (evaluate && (step % evaluate.every === 0 || step === steps)) {
         report.evalLoss = await evaluate.fn();
         evals.push({ step, value: report.evalLoss });
       }
-      if (checkpoint && (step % checkpoint.every === 0 || step === steps)) {
+      if (save) {
         await checkpoint.save(step);
         savedStep = step;
       }

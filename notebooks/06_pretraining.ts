@@ -40,6 +40,7 @@ import {
   loadTangPoems,
   md,
   meanLoss,
+  outputPath,
   parameterBreakdown,
   perplexity,
   POEM_SEPARATOR,
@@ -457,8 +458,8 @@ await show(
 // compare the two models' logits on the poem above.
 
 // %%
-const CHECKPOINT = "../.out/checkpoints/06_tang.gptc";
-await Deno.mkdir("../.out/checkpoints", { recursive: true });
+const CHECKPOINT_FILE = "checkpoints/06_tang.gptc";
+const CHECKPOINT = outputPath(CHECKPOINT_FILE); // <repository>/.out/checkpoints/06_tang.gptc
 await saveCheckpoint(CHECKPOINT, {
   config,
   params,
@@ -473,7 +474,7 @@ const maxDiff = tf.tidy(() => {
 });
 const samePoem = writePoem(loaded, vocab, STARTS[0], { ...SAMPLING, seed: 0 }) === trainedPoems[0];
 await show(table([
-  ["file", `${CHECKPOINT} (${((await Deno.stat(CHECKPOINT)).size / 1e6).toFixed(2)} MB)`],
+  ["file", `.out/${CHECKPOINT_FILE} (${((await Deno.stat(CHECKPOINT)).size / 1e6).toFixed(2)} MB)`],
   ["config, step", `${loaded.config.name}, ${loaded.step}`],
   [
     "vocabulary restored",
@@ -502,5 +503,6 @@ disposeGPT(loaded.params);
 //    fewer poems, a smaller V. Compare the unigram baseline and the model's loss.
 // 5. Train GPT-1's post-LN arrangement: `{ ...config, norm: "post" }`. Does it still train
 //    with the same learning rate?
-// 6. Load the checkpoint in a new notebook with `loadCheckpoint("../.out/checkpoints/06_tang.gptc")`
-//    and rebuild the vocabulary from `extra.vocabulary` (`new Vocabulary(tokens, specials)`).
+// 6. Load the checkpoint in a new notebook with
+//    `loadCheckpoint(outputPath("checkpoints", "06_tang.gptc"))` and rebuild the vocabulary
+//    from `extra.vocabulary` (`new Vocabulary(tokens, specials)`).

@@ -21,6 +21,7 @@ import {
   loadProse,
   loadTangPoems,
   loadTranslationPairs,
+  outputPath,
   POEM_SEPARATOR,
   SEQ2SEQ_SPECIALS,
 } from "../lib/data.ts";
@@ -38,9 +39,84 @@ Deno.test("loadDataText reads data/ from any working directory", async () => {
 });
 
 Deno.test("loadDataText: a missing file names the available ones", async () => {
-  const e = await assertRejects(() => loadDataText("nope.txt"), Error, "no file data/nope.txt");
+  const e = await assertRejects(
+    () => loadDataText("nope.txt"),
+    Error,
+    'loadDataText: "nope.txt" is not a file in data/',
+  );
   assertStringIncludes((e as Error).message, "intro_zh.txt");
-  await assertRejects(() => loadDataText("../deno.json"), Error, "inside data/");
+});
+
+Deno.test("loadDataText: only files inside data/, whatever the name says", async () => {
+  const refused = async (name: string, why: string) => {
+    const e = await assertRejects(() => loadDataText(name), Error, why);
+    assertStringIncludes((e as Error).message, `loadDataText: ${JSON.stringify(name)}`);
+    assertStringIncludes((e as Error).message, "available: ");
+    assertStringIncludes((e as Error).message, "intro_zh.txt");
+  };
+  await refused("/etc/hostname", "is an absolute path or a URL");
+  await refused("file:///etc/hostname", "is an absolute path or a URL");
+  await refused(new URL("../deno.json", import.meta.url).href, "is an absolute path or a URL");
+  // Percent-escapes are not decoded: "%2e%2e" is a (missing) folder name, not "..".
+  await refused("%2e%2e/deno.json", "is not a file in data/");
+  await refused("../deno.json", "outside data/");
+  await refused("README.md/../../deno.json", "outside data/");
+  await refused("", "is not a file name inside data/");
+  await refused(".", "is not a file in data/");
+  // Symbolic links are followed before the check: one leading out is refused, one within
+  // data/ is read.
+  const outside = new URL("../data/.data_test_outside.txt", import.meta.url);
+  const within = new URL("../data/.data_test_within.txt", import.meta.url);
+  await Deno.symlink(new URL("../deno.json", import.meta.url).pathname, outside.pathname);
+  await Deno.symlink("intro_zh.txt", within.pathname);
+  try {
+    await refused(".data_test_outside.txt", "outside data/");
+    assertEquals(await loadDataText(".data_test_within.txt"), await loadDataText("intro_zh.txt"));
+  } finally {
+    await Deno.remove(outside);
+    await Deno.remove(within);
+  }
+});
+
+Deno.test("outputPath: under <repository>/.out/ whatever the working directory", async () => {
+  const out = new URL("../.out/", import.meta.url).pathname;
+  const cwd = Deno.cwd();
+  const elsewhere = await Deno.makeTempDir();
+  Deno.chdir(elsewhere);
+  try {
+    const path = outputPath("data_test", "nested", "x.txt");
+    assertEquals(path, `${out}data_test/nested/x.txt`);
+    assert((await Deno.stat(`${out}data_test/nested`)).isDirectory, "the folder is created");
+    assertEquals(outputPath("data_test/y.txt"), `${out}data_test/y.txt`);
+    assertEquals(
+      [...Deno.readDirSync(elsewhere)],
+      [],
+      "nothing is written in the working directory",
+    );
+  } finally {
+    Deno.chdir(cwd);
+  }
+  for (
+    const parts of [[], [""], [".."], ["..", "x"], ["a/../../x"], ["a", "..", ".."], ["."]]
+  ) {
+    assertThrows(() => outputPath(...parts), Error, "outputPath: ");
+  }
+  assertThrows(() => outputPath("/tmp/x"), Error, "expected relative paths inside .out/");
+  assertThrows(() => outputPath("file:///tmp/x"), Error, "expected relative paths inside .out/");
+  assertThrows(
+    () => outputPath("a", "../../deno.json"),
+    Error,
+    '"a/../../deno.json" is outside .out/',
+  );
+  // A symbolic link inside .out/ that leads out of it is refused before anything is created.
+  await Deno.symlink(elsewhere, `${out}data_test/link`);
+  try {
+    assertThrows(() => outputPath("data_test", "link", "z", "x.txt"), Error, "outside .out/");
+    assertEquals([...Deno.readDirSync(elsewhere)], []);
+  } finally {
+    await Deno.remove(`${out}data_test`, { recursive: true });
+    await Deno.remove(elsewhere, { recursive: true });
+  }
 });
 
 const ROOT = new URL("..", import.meta.url);

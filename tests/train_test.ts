@@ -1,8 +1,8 @@
 // Training utilities: Adam against its formula and against tf.train.adam, AdamW's decoupled
 // decay against a hand-worked step (and against Adam + L2), the warmup + cosine schedule at
-// hand-computed points, global-norm clipping by hand, seeded batches, fit on least squares
-// against the closed-form optimum, checkpoints and the NaN guard, resuming bit for bit, and no
-// tensor growth across steps.
+// hand-computed points, global-norm clipping by hand, seeded batches and epochs, fit on least
+// squares against the closed-form optimum, checkpoints and the NaN guard (non-finite losses,
+// gradients and parameters), resuming bit for bit, and no tensor growth across steps.
 import * as tf from "@tensorflow/tfjs";
 import fc from "fast-check";
 import {
@@ -20,6 +20,7 @@ import {
   clipByGlobalNorm,
   createAdamW,
   createOptimizer,
+  epochBatches,
   fit,
   type Optimizer,
   warmupCosine,
@@ -147,6 +148,50 @@ Deno.test("batchIndices: a seeded permutation cut into batches", () => {
       const flat = batchIndices(n, size, seed).flat();
       return flat.length === n && new Set(flat).size === n && flat.every((i) => i >= 0 && i < n);
     }),
+  );
+});
+
+Deno.test("epochBatches: every index once per epoch, epoch e = batchIndices(n, b, seed + e)", () => {
+  const batchAt = epochBatches(10, 4, 7);
+  // k = ⌈10 / 4⌉ = 3 batches per epoch: steps 1–3 are epoch 0, 4–6 epoch 1, 7–9 epoch 2.
+  const epochs = [0, 1, 2].map((e) => [1, 2, 3].map((k) => batchAt(3 * e + k)));
+  epochs.forEach((batches, e) => {
+    assertEquals(batches, batchIndices(10, 4, 7 + e), `epoch ${e}`);
+    assertEquals(batches.flat().sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+  assertNotEquals(epochs[0].flat(), epochs[1].flat());
+  // Same seed, same batches, in any order of steps (as a resumed run asks for them).
+  const again = epochBatches(10, 4, 7);
+  assertEquals(
+    [8, 2, 5, 1].map(again),
+    [8, 2, 5, 1].map((t) => epochs[Math.floor((t - 1) / 3)][(t - 1) % 3]),
+  );
+  // The returned batch is a copy: changing it changes no later answer.
+  batchAt(1).fill(-1);
+  assertEquals(batchAt(1), epochs[0][0]);
+  assertThrows(
+    () => epochBatches(0, 4, 1),
+    Error,
+    "epochBatches: n must be a positive integer, got 0",
+  );
+  assertThrows(() => epochBatches(5, 0, 1), Error, "batchSize must be a positive integer, got 0");
+  assertThrows(() => epochBatches(5, 2, 0.5), Error, "seed must be an integer, got 0.5");
+  assertThrows(() => batchAt(0), Error, "epochBatches: step must be a positive integer, got 0");
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 60 }),
+      fc.integer({ min: 1, max: 20 }),
+      fc.integer(),
+      fc.nat(4),
+      (n, size, seed, e) => {
+        const at = epochBatches(n, size, seed);
+        const k = Math.ceil(n / size);
+        const epoch = Array.from({ length: k }, (_, i) => at(e * k + i + 1));
+        const flat = epoch.flat();
+        return new Set(flat).size === n && flat.length === n &&
+          JSON.stringify(epoch) === JSON.stringify(batchIndices(n, size, seed + e));
+      },
+    ),
   );
 });
 
@@ -593,4 +638,165 @@ Deno.test("fit: tensor count flat with AdamW, a schedule, checkpoints of the sta
   assert(rates.every((r) => r !== undefined && r > 0), "tokens/s on every step");
   opt.dispose();
   tf.dispose(vs);
+});
+
+/**
+ * Σ x², whose gradient is 2x except while `spike.value` is set: then every entry of the
+ * gradient is `spike.value` (e.g. +∞), though the loss stays finite.
+ */
+function spikyLoss(spike: { value?: number }) {
+  return tf.customGrad((...args) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    save([x]);
+    return {
+      value: tf.sum(tf.square(x)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        spike.value === undefined
+          ? tf.mul(dy, tf.mul(saved[0], 2))
+          : tf.fill(saved[0].shape, spike.value),
+    };
+  }) as (x: tf.Tensor) => tf.Scalar;
+}
+
+Deno.test("fit: an infinite gradient with a finite loss stops before the update, nothing bad is saved", async () => {
+  const w = tf.variable(tf.tensor1d([1, -2]));
+  const spike: { value?: number } = {};
+  const sumSquares = spikyLoss(spike);
+  const saved: { step: number; w: number[] }[] = [];
+  const save = (step: number) => {
+    saved.push({ step, w: [...w.dataSync()] });
+    return Promise.resolve();
+  };
+  const before = tf.memory().numTensors;
+  const opt = createOptimizer({ learningRate: 0.01 });
+  const e = await assertRejects(
+    () =>
+      fit({
+        variables: [w],
+        steps: 10,
+        loss: (step) => {
+          spike.value = step === 4 ? Infinity : undefined;
+          return sumSquares(w);
+        },
+        optimizer: opt,
+        checkpoint: { every: 1, save },
+      }),
+    Error,
+    `fit: the gradient is not finite (NaN or ±Infinity in ∂L/∂${w.name}; the loss is`,
+  );
+  const message = (e as Error).message;
+  assertStringIncludes(message, "at step 4 of 10");
+  assertStringIncludes(message, "The parameters keep their values after step 3;");
+  assertStringIncludes(message, "the last good checkpoint is from step 3");
+  // No save after the bad step; every saved parameter is finite; w is the step-3 checkpoint's.
+  assertEquals(saved.map((s) => s.step), [1, 2, 3]);
+  assert(saved.every((s) => s.w.every(Number.isFinite)), JSON.stringify(saved));
+  assertEquals([...w.dataSync()], saved[2].w);
+  assertEquals(opt.step, 3, "the optimiser took no step 4");
+  opt.dispose();
+  assertEquals(tf.memory().numTensors, before, "no tensor left behind");
+  // With clipping, the global norm is the probe: the same stop.
+  const values = [...w.dataSync()];
+  await assertRejects(
+    () =>
+      fit({
+        variables: [w],
+        steps: 5,
+        clipNorm: 1,
+        loss: (step) => {
+          spike.value = step === 2 ? -Infinity : undefined;
+          return sumSquares(w);
+        },
+      }),
+    Error,
+    "the gradient is not finite",
+  );
+  assertEquals(tf.memory().numTensors, before);
+  assertNotEquals([...w.dataSync()], values, "step 1 updated w");
+  assert([...w.dataSync()].every(Number.isFinite));
+  w.dispose();
+});
+
+Deno.test("fit: a finite gradient whose sum overflows trains on; with clipNorm its norm stops", async () => {
+  const w = tf.variable(tf.tensor1d([1, -2]));
+  // Entries 3e38 are finite float32, but their sum (and norm) overflows to +∞.
+  const spike: { value?: number } = { value: 3e38 };
+  const sumSquares = spikyLoss(spike);
+  const before = tf.memory().numTensors;
+  const { losses } = await fit({ variables: [w], steps: 3, loss: () => sumSquares(w) });
+  assertEquals(losses.length, 3);
+  assert([...w.dataSync()].every(Number.isFinite));
+  await assertRejects(
+    () => fit({ variables: [w], steps: 3, clipNorm: 1, loss: () => sumSquares(w) }),
+    Error,
+    "fit: the gradient norm overflows float32 (Infinity) at step 1 of 3",
+  );
+  assertEquals(tf.memory().numTensors, before);
+  w.dispose();
+});
+
+Deno.test("fit: parameters an update leaves non-finite are never saved, and stop training", async () => {
+  const w = tf.variable(tf.scalar(1));
+  const saved: { step: number; w: number }[] = [];
+  const save = (step: number) => {
+    saved.push({ step, w: w.dataSync()[0] });
+    return Promise.resolve();
+  };
+  // Gradient descent whose fifth update writes NaN, from a finite loss and gradient.
+  const broken = (): Optimizer => {
+    let t = 0;
+    return {
+      get step() {
+        return t;
+      },
+      applyGradients: (vs, gs) => {
+        t++;
+        vs.forEach((v, i) =>
+          v.assign(t === 5 ? tf.fill(v.shape, NaN) : tf.sub(v, tf.mul(gs[i], 0.1)))
+        );
+      },
+      dispose: () => {},
+    };
+  };
+  const before = tf.memory().numTensors;
+  const e = await assertRejects(
+    () =>
+      fit({
+        variables: [w],
+        steps: 10,
+        loss: () => tf.square(w) as tf.Scalar,
+        optimizer: broken(),
+        checkpoint: { every: 1, save },
+      }),
+    Error,
+    `fit: the update left ${w.name} not finite at step 5 of 10`,
+  );
+  assertStringIncludes((e as Error).message, `after step 5, not finite in ${w.name}`);
+  assertStringIncludes((e as Error).message, "the last good checkpoint is from step 4");
+  assertEquals(saved.map((s) => s.step), [1, 2, 3, 4]);
+  assert(saved.every((s) => Number.isFinite(s.w)));
+  // Without checkpoints: the next loss is NaN, and the error says the parameters are not finite.
+  tf.tidy(() => w.assign(tf.scalar(1)));
+  const e2 = await assertRejects(
+    () =>
+      fit({
+        variables: [w],
+        steps: 10,
+        loss: () => tf.square(w) as tf.Scalar,
+        optimizer: broken(),
+      }),
+    Error,
+    "the loss is NaN at step 6 of 10",
+  );
+  assertStringIncludes((e2 as Error).message, `after step 5, not finite in ${w.name}`);
+  // A run whose last update breaks the parameters does not return as if it had succeeded.
+  tf.tidy(() => w.assign(tf.scalar(1)));
+  await assertRejects(
+    () =>
+      fit({ variables: [w], steps: 5, loss: () => tf.square(w) as tf.Scalar, optimizer: broken() }),
+    Error,
+    `the update left ${w.name} not finite at step 5 of 5`,
+  );
+  assertEquals(tf.memory().numTensors, before);
+  w.dispose();
 });

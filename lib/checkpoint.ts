@@ -30,6 +30,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor } from "./tf_types.ts";
+import type { Activation } from "./kernels.ts";
 import {
   checkGPTConfig,
   type GPTConfig,
@@ -690,21 +691,92 @@ export interface HuggingFaceOptions {
   heads?: number;
 }
 
-/** Reads `n_head` from the Hugging Face `config.json` beside `path`, if there is one. */
-async function headsFromConfigJson(path: string): Promise<number | undefined> {
-  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "./";
+/**
+ * Hugging Face's activation names (config.json's `activation_function` for GPT-2, `afn`
+ * for openai-gpt) → this library's: "gelu_new" and "gelu_pytorch_tanh" are both the tanh
+ * approximation, "gelu" is the exact erf form.
+ */
+const HF_ACTIVATIONS = new Map<string, Activation>([
+  ["gelu_new", "gelu_tanh"],
+  ["gelu_pytorch_tanh", "gelu_tanh"],
+  ["gelu", "gelu"],
+  ["relu", "relu"],
+]);
+
+/** The ε of this library's layer norms (lib/transformer.ts, lib/gpt.ts), GPT-2's too. */
+const LAYER_NORM_EPSILON = 1e-5;
+
+/**
+ * The `config.json` beside `path` as an object, or undefined when there is none. Throws
+ * naming config.json when it cannot be read, is not JSON or not a JSON object.
+ */
+async function readConfigJson(
+  path: string,
+): Promise<{ file: string; json: Record<string, unknown> } | undefined> {
+  const file = `${path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "./"}config.json`;
+  let text: string, json: unknown;
   try {
-    const cfg = JSON.parse(await Deno.readTextFile(`${dir}config.json`));
-    return typeof cfg.n_head === "number" ? cfg.n_head : undefined;
-  } catch {
-    return undefined;
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw new Error(`loadHuggingFaceGPT: cannot read ${file}: ${(e as Error).message}`);
   }
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`loadHuggingFaceGPT: ${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!isRecord(json)) throw new Error(`loadHuggingFaceGPT: ${file}: not a JSON object`);
+  return { file, json };
+}
+
+/**
+ * What a Hugging Face config.json sets for this loader — `n_head` and the activation (the
+ * family's default when absent) — after checking that its sizes, when given, match the
+ * weights' (`sizes`, by config.json key), its `model_type` the family and its
+ * `layer_norm_epsilon` this library's. Throws naming config.json and the key.
+ */
+function configJsonSettings(
+  cfg: { file: string; json: Record<string, unknown> } | undefined,
+  family: HuggingFaceOptions["family"],
+  sizes: Record<string, number>,
+): { heads?: number; activation: Activation } {
+  const key = family === "gpt2" ? "activation_function" : "afn";
+  const json = cfg?.json ?? {};
+  const fail: Fail = failIn("loadHuggingFaceGPT", cfg?.file ?? "config.json");
+  if (json.model_type !== undefined && json.model_type !== family) {
+    fail(`model_type is ${JSON.stringify(json.model_type)}, the family is "${family}"`);
+  }
+  for (const [k, v] of Object.entries(sizes)) {
+    if (json[k] != null && json[k] !== v) {
+      fail(`${k} is ${JSON.stringify(json[k])}, the weights have ${v}`);
+    }
+  }
+  const eps = json.layer_norm_epsilon;
+  if (eps !== undefined && eps !== LAYER_NORM_EPSILON) {
+    fail(`layer_norm_epsilon is ${JSON.stringify(eps)}; this library's layer norm uses 1e-5`);
+  }
+  const heads = json.n_head;
+  if (heads !== undefined && !(isCount(heads) && heads > 0)) {
+    fail(`n_head must be a positive integer, got ${JSON.stringify(heads)}`);
+  }
+  const name = json[key] ?? (family === "gpt2" ? "gelu_new" : "gelu");
+  const activation = HF_ACTIVATIONS.get(name as string);
+  if (typeof name !== "string" || activation === undefined) {
+    fail(
+      `${key} ${JSON.stringify(name)} is not one this library has (known: ${
+        [...HF_ACTIVATIONS.keys()].join(", ")
+      })`,
+    );
+  }
+  return { heads: heads as number | undefined, activation: activation! };
 }
 
 /**
  * Loads Hugging Face GPT-2 (`family: "gpt2"`) or GPT-1 (`"openai-gpt"`) weights from a
- * local `.safetensors` file, with or without the `transformer.` name prefix. Mapping, for
- * block i (Conv1D weights are [in, out], as this library's W):
+ * local `.safetensors` file, with or without the `transformer.` name prefix, and the
+ * settings of a `config.json` beside it (optional: without one, the family's defaults
+ * apply). Mapping, for block i (Conv1D weights are [in, out], as this library's W):
  *
  *   wte / tokens_embed → Wₑ,  wpe / positions_embed → Wₚ
  *   h.i.attn.c_attn.weight [d, 3d] → [W_q | W_k | W_v] (columns split in three), bias alike
@@ -713,10 +785,26 @@ async function headsFromConfigJson(path: string): Promise<number | undefined> {
  *   ln_f → the final layer norm (GPT-2 only)
  *
  * The causal-mask buffers (`attn.bias`, `attn.masked_bias`) are skipped; `lm_head.weight`
- * is skipped when equal to Wₑ (tied) and becomes W_out = lm_headᵀ otherwise. GPT-2 on
- * Hugging Face uses the tanh GELU ("gelu_new"); this library's exact GELU makes its logits
- * differ slightly (the top tokens agree). Throws naming the tensor when one is missing or
- * has the wrong shape.
+ * is skipped when equal to Wₑ (tied) and becomes W_out = lm_headᵀ otherwise.
+ *
+ * The FFN's GELU is the one Hugging Face runs for the family, so the logits are Hugging
+ * Face's up to float32 rounding (tests/fixtures/hf_gpt2: a PyTorch GPT-2's logits within
+ * 1e-5 relative; the exact GELU instead is off by about 1e-4):
+ * - `"gpt2"`: config.json's `activation_function`, default "gelu_new" — the tanh
+ *   approximation ½x(1 + tanh(√(2/π)(x + 0.044715x³))) that GPT-2 was trained with —
+ *   becomes this library's `"gelu_tanh"`.
+ * - `"openai-gpt"`: config.json's `afn`, default "gelu", which Hugging Face's activation
+ *   table maps to the exact erf GELU x·Φ(x), so `"gelu"`; the original GPT-1 TensorFlow
+ *   code used the tanh form, which differs from it by at most ~4.7e-4 per activation.
+ *
+ * Either key maps "gelu_new" and "gelu_pytorch_tanh" → `"gelu_tanh"`, "gelu" → `"gelu"`,
+ * "relu" → `"relu"`.
+ *
+ * Throws naming the file and the tensor when one is missing or has the wrong shape, and
+ * naming config.json when it is malformed (not a JSON object, an unknown activation, an
+ * `n_head` that is not a positive integer, a size that contradicts the weights, a
+ * `model_type` of another family, a `layer_norm_epsilon` other than 1e-5). No tensor
+ * outlives a failed load.
  */
 export async function loadHuggingFaceGPT(
   path: string,
@@ -726,25 +814,36 @@ export async function loadHuggingFaceGPT(
   if (family !== "gpt2" && family !== "openai-gpt") {
     throw new Error(`loadHuggingFaceGPT: family must be "gpt2" or "openai-gpt", got ${family}`);
   }
+  const configJson = await readConfigJson(path);
   const { tensors: raw } = await readSafetensors(path);
-  const hf: Record<string, Tensor> = {};
-  for (const [name, t] of Object.entries(raw)) {
-    hf[name.startsWith("transformer.") ? name.slice("transformer.".length) : name] = t;
+  try {
+    return huggingFaceToGPT(path, family, raw, opts.heads, configJson);
+  } finally {
+    tf.dispose(Object.values(raw)); // gptFromTensors copied what it needs
   }
-  const fail = (what: string): never => {
-    tf.dispose(Object.values(raw));
-    throw new Error(`loadHuggingFaceGPT: ${path}: ${what}`);
-  };
+}
+
+/** {@link loadHuggingFaceGPT}'s work once the file is read; `raw` stays the caller's. */
+function huggingFaceToGPT(
+  path: string,
+  family: HuggingFaceOptions["family"],
+  raw: Record<string, Tensor>,
+  heads: number | undefined,
+  configJson: { file: string; json: Record<string, unknown> } | undefined,
+): { config: GPTConfig; params: GPTParams } {
+  const hf: Record<string, Tensor> = Object.fromEntries(
+    Object.entries(raw).map((
+      [name, t],
+    ) => [name.startsWith("transformer.") ? name.slice("transformer.".length) : name, t]),
+  );
+  const fail: Fail = failIn("loadHuggingFaceGPT", path);
   const gpt2 = family === "gpt2";
   const wteName = gpt2 ? "wte.weight" : "tokens_embed.weight";
   const wpeName = gpt2 ? "wpe.weight" : "positions_embed.weight";
   for (const name of [wteName, wpeName, "h.0.mlp.c_fc.weight"]) {
-    if (!hf[name] || hf[name].rank !== 2) {
-      fail(
-        hf[name]
-          ? `tensor ${name} has shape [${hf[name].shape}], expected a matrix`
-          : `missing tensor ${name}`,
-      );
+    if (!Object.hasOwn(hf, name)) fail(`missing tensor ${name}`);
+    if (hf[name].rank !== 2) {
+      fail(`tensor ${name} has shape [${hf[name].shape}], expected a matrix`);
     }
   }
   const [V, d] = hf[wteName].shape;
@@ -753,7 +852,13 @@ export async function loadHuggingFaceGPT(
   const layers = 1 + Math.max(
     ...Object.keys(hf).map((n) => /^h\.(\d+)\./.exec(n)).map((m) => (m ? Number(m[1]) : -1)),
   );
-  const heads = opts.heads ?? (await headsFromConfigJson(path)) ?? d / 64;
+  const settings = configJsonSettings(configJson, family, {
+    vocab_size: V,
+    n_positions: contextLength,
+    n_embd: d,
+    n_layer: layers,
+    ...(gpt2 ? { n_inner: dFF } : {}),
+  });
   const expected: [string, number[]][] = [[wteName, [V, d]], [wpeName, [contextLength, d]]];
   for (let i = 0; i < layers; i++) {
     const h = `h.${i}.`;
@@ -774,13 +879,12 @@ export async function loadHuggingFaceGPT(
   }
   if (gpt2) expected.push(["ln_f.weight", [d]], ["ln_f.bias", [d]]);
   for (const [name, shape] of expected) {
-    const t = hf[name];
-    if (!t) fail(`missing tensor ${name} (expected [${shape}])`);
-    if (t.shape.join() !== shape.join()) {
-      fail(`tensor ${name} has shape [${t.shape}], expected [${shape}]`);
+    if (!Object.hasOwn(hf, name)) fail(`missing tensor ${name} (expected [${shape}])`);
+    if (hf[name].shape.join() !== shape.join()) {
+      fail(`tensor ${name} has shape [${hf[name].shape}], expected [${shape}]`);
     }
   }
-  const lmHead = hf["lm_head.weight"];
+  const lmHead = Object.hasOwn(hf, "lm_head.weight") ? hf["lm_head.weight"] : undefined;
   const tied = !lmHead ||
     (lmHead.shape.join() === hf[wteName].shape.join() &&
       tf.tidy(() => tf.all(tf.equal(lmHead, hf[wteName])).dataSync()[0]) === 1);
@@ -789,10 +893,10 @@ export async function loadHuggingFaceGPT(
     vocabSize: V,
     contextLength,
     layers,
-    heads,
+    heads: heads ?? settings.heads ?? d / 64,
     dModel: d,
     dFF,
-    activation: "gelu",
+    activation: settings.activation,
     dropout: 0,
     norm: gpt2 ? "pre" : "post",
     tiedOutput: tied,
@@ -836,13 +940,12 @@ export async function loadHuggingFaceGPT(
         "finalNorm.beta": hf["ln_f.bias"],
       });
     }
-    if (!tied) out.output = tf.transpose(lmHead);
+    if (!tied) out.output = tf.transpose(lmHead!);
     return out;
   });
   try {
-    const params = gptFromTensors(config, ours);
-    return { config, params };
+    return { config, params: gptFromTensors(config, ours) };
   } finally {
-    tf.dispose([...Object.values(ours), ...Object.values(raw)]);
+    tf.dispose(Object.values(ours)); // with `raw`'s tensors among them, the caller's to free
   }
 }

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert, assertEquals, assertGreater, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertGreater, assertLessOrEqual, assertRejects } from "@std/assert";
 import { assertAllClose } from "../testing/tensor_assert.ts";
 import {
   CHECKPOINT_MAGIC,
@@ -730,7 +730,8 @@ Deno.test("Hugging Face GPT-2 and openai-gpt safetensors load and give the same 
   ];
   await withTempDir(async (dir) => {
     for (const { family, prefix, norm } of cases) {
-      const activation = "gelu" as const;
+      // without a config.json: GPT-2's tanh GELU, Hugging Face openai-gpt's exact GELU
+      const activation = family === "gpt2" ? "gelu_tanh" as const : "gelu" as const;
       const c = { ...small, norm, activation };
       const p = initGPT(c, 11);
       const hf = toHuggingFace(p, family, prefix);
@@ -801,4 +802,107 @@ Deno.test("Hugging Face loader: heads from config.json, untied lm_head, errors n
       disposeGPT(p);
     }
   });
+});
+
+Deno.test("Hugging Face loader: the activation comes from config.json; a malformed one is refused", async () => {
+  await withTempDir(async (dir) => {
+    const p = initGPT(small, 12);
+    const path = `${dir}/model.safetensors`;
+    const cfg = `${dir}/config.json`;
+    const gpt2 = toHuggingFace(p, "gpt2", "");
+    const gpt1 = toHuggingFace(p, "openai-gpt", "");
+    try {
+      const loads: [Record<string, tf.Tensor>, "gpt2" | "openai-gpt", string | null, string][] = [
+        [gpt2, "gpt2", null, "gelu_tanh"], // no config.json: GPT-2's default "gelu_new"
+        [gpt1, "openai-gpt", null, "gelu"], // no config.json: Hugging Face's default "gelu"
+        [gpt2, "gpt2", '{"activation_function": "gelu_new", "n_head": 2}', "gelu_tanh"],
+        [gpt2, "gpt2", '{"activation_function": "gelu"}', "gelu"],
+        [gpt2, "gpt2", '{"activation_function": "relu"}', "relu"],
+        [gpt1, "openai-gpt", '{"afn": "gelu_new", "model_type": "openai-gpt"}', "gelu_tanh"],
+        [gpt1, "openai-gpt", '{"afn": "relu", "n_embd": 8, "vocab_size": 11}', "relu"],
+      ];
+      for (const [tensors, family, json, activation] of loads) {
+        await writeSafetensors(path, tensors);
+        if (json === null) await Deno.remove(cfg).catch(() => {});
+        else await Deno.writeTextFile(cfg, json);
+        const loaded = await loadHuggingFaceGPT(path, { family, heads: 2 });
+        assertEquals(loaded.config.activation, activation, `${family} ${json}`);
+        disposeGPT(loaded.params);
+      }
+      await writeSafetensors(path, gpt2);
+      const refusals: [string, string][] = [
+        ['{"n_head": 4', "not valid JSON"],
+        ["[4]", "not a JSON object"],
+        ['"gpt2"', "not a JSON object"],
+        ['{"activation_function": "swish"}', 'activation_function "swish" is not one this'],
+        ['{"activation_function": 1}', "activation_function 1 is not one this library has"],
+        ['{"n_head": "2"}', 'n_head must be a positive integer, got "2"'],
+        ['{"n_head": 0}', "n_head must be a positive integer, got 0"],
+        ['{"n_embd": 16}', "n_embd is 16, the weights have 8"],
+        ['{"n_layer": 3}', "n_layer is 3, the weights have 2"],
+        ['{"n_inner": 64}', "n_inner is 64, the weights have 32"],
+        ['{"model_type": "openai-gpt"}', 'model_type is "openai-gpt", the family is "gpt2"'],
+        ['{"layer_norm_epsilon": 1e-6}', "layer_norm_epsilon is 0.000001; this library's"],
+      ];
+      for (const [json, message] of refusals) {
+        await Deno.writeTextFile(cfg, json);
+        await assertNoLeak(json, async () => {
+          await assertRejects(
+            () => loadHuggingFaceGPT(path, { family: "gpt2" }),
+            Error,
+            `loadHuggingFaceGPT: ${cfg}: ${message}`,
+          );
+        });
+      }
+      await writeSafetensors(path, gpt1);
+      await Deno.writeTextFile(cfg, '{"afn": "quick_gelu"}');
+      await assertRejects(
+        () => loadHuggingFaceGPT(path, { family: "openai-gpt" }),
+        Error,
+        `loadHuggingFaceGPT: ${cfg}: afn "quick_gelu" is not one this library has`,
+      );
+    } finally {
+      disposeMade(gpt2);
+      disposeMade(gpt1);
+      disposeGPT(p);
+    }
+  });
+});
+
+Deno.test("a PyTorch GPT-2's logits, reproduced to 1e-5 with the tanh GELU (fixture hf_gpt2)", async () => {
+  // tests/fixtures/hf_gpt2/make_fixture.py wrote the weights, the config and the float64
+  // logits of a forward pass that follows Hugging Face's GPT2LMHeadModel
+  const fixture = new URL("./fixtures/hf_gpt2/", import.meta.url).pathname;
+  const expected: { ids: number[]; logits: number[][] } = JSON.parse(
+    await Deno.readTextFile(`${fixture}expected_logits.json`),
+  );
+  const { config, params } = await loadHuggingFaceGPT(`${fixture}model.safetensors`, {
+    family: "gpt2",
+  });
+  try {
+    assertEquals(
+      [config.layers, config.dModel, config.heads, config.dFF, config.vocabSize],
+      [2, 32, 4, 64, 61],
+    );
+    assertEquals(config.activation, "gelu_tanh");
+    const want = expected.logits.flat();
+    const scale = Math.max(...want.map(Math.abs));
+    const relativeError = (c: GPTConfig) => {
+      const got = tf.tidy(() =>
+        gptForward(params, c, tf.tensor2d([expected.ids], undefined, "int32")).logits.dataSync()
+      );
+      return Math.max(...want.map((w, i) => Math.abs(got[i] - w))) / scale;
+    };
+    const tanh = relativeError(config);
+    const exact = relativeError({ ...config, activation: "gelu" });
+    console.log(
+      `max |Δ| / max |logit|: gelu_tanh ${tanh.toExponential(2)}, ` +
+        `gelu ${exact.toExponential(2)}`,
+    );
+    assertLessOrEqual(tanh, 1e-5);
+    assertGreater(exact, 20 * tanh, "the exact GELU should miss Hugging Face's logits");
+    assertGreater(exact, 5e-5);
+  } finally {
+    disposeGPT(params);
+  }
 });

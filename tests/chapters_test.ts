@@ -1,10 +1,14 @@
-// Every chapter runs as a script: `deno run -A notebooks/NN_slug.ts` with QUICK=1 exits 0
-// and prints something. Also checks how `deno task chapter` picks a chapter.
-import { assert, assertEquals } from "@std/assert";
+// Every chapter runs as a script: `deno run -A notebooks/NN_slug.ts` with QUICK=1 exits 0,
+// prints something, and prints numbers that pass its entry in CHAPTER_CHECKS: properties of
+// what the chapter computes (exact arithmetic, probabilities that sum to 1, losses below ln V…),
+// never timings, and never numbers that a seed or the matrix-product path could move. A chapter
+// without an entry fails. Also checks how `deno task chapter` picks a chapter.
+import { assert, assertEquals, assertThrows } from "@std/assert";
 import { fileURLToPath } from "node:url";
 import { chapterSources } from "../tools/notebooks.ts";
 import { chapterDir, matchChapter } from "../tools/chapter.ts";
 import { tail } from "../tools/jupyter_exec.ts";
+import { displayWidth } from "../lib/show/text.ts";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/chapters", import.meta.url));
 
@@ -27,27 +31,791 @@ async function runChapter(path: string) {
   };
 }
 
-/** Asserts a chapter run exited 0 with output, showing the end of its output otherwise. */
-function assertChapterRan(name: string, run: Awaited<ReturnType<typeof runChapter>>) {
-  const context = `\n--- stdout (tail) ---\n${tail(run.stdout, 40)}\n--- stderr (tail) ---\n${
+/** The end of a run's output, for failure messages. */
+function outputTail(run: { stdout: string; stderr: string }): string {
+  return `\n--- stdout (tail) ---\n${tail(run.stdout, 40)}\n--- stderr (tail) ---\n${
     tail(run.stderr, 40)
   }`;
+}
+
+/** Asserts a chapter run exited 0 with output, showing the end of its output otherwise. */
+function assertChapterRan(name: string, run: Awaited<ReturnType<typeof runChapter>>) {
+  const context = outputTail(run);
   assertEquals(run.code, 0, `${name} exited with code ${run.code}${context}`);
   assert(run.stdout.trim().length > 0, `${name} printed nothing to stdout${context}`);
+}
+
+// ── Reading numbers out of a chapter's printed output ───────────────────────────────────────
+
+/** A printed number: 12, -0.5 (or −0.5), 116,534,784, 1.75e+11, 2.061 × 10⁻⁹. */
+const N = String.raw`[-−]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?` +
+  String.raw`(?:\s?×\s?10[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)?`;
+const SUPERSCRIPTS: Record<string, string> = {
+  "⁰": "0",
+  "¹": "1",
+  "²": "2",
+  "³": "3",
+  "⁴": "4",
+  "⁵": "5",
+  "⁶": "6",
+  "⁷": "7",
+  "⁸": "8",
+  "⁹": "9",
+  "⁻": "-",
+  "⁺": "+",
+};
+
+/** Parses one printed number (the formats of N, also ∞, −∞ and a trailing %); throws otherwise. */
+function parseNumber(text: string): number {
+  const t = text.trim().replace(/[−–]/g, "-");
+  if (/^[-+]?∞$/.test(t)) return t.startsWith("-") ? -Infinity : Infinity;
+  const times = t.match(/^(.+?)\s?×\s?10([⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)$/);
+  if (times) {
+    const exponent = Number([...times[2]].map((c) => SUPERSCRIPTS[c]).join(""));
+    return parseNumber(times[1]) * 10 ** exponent;
+  }
+  const percent = t.endsWith("%");
+  const plain = (percent ? t.slice(0, -1) : t).replace(/,(?=\d{3}(?:\D|$))/g, "");
+  const value = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?$/i.test(plain) ? Number(plain) : NaN;
+  if (Number.isNaN(value)) throw new Error(`not a number: “${text}”`);
+  return percent ? value / 100 : value;
+}
+
+/** A bracketed list or matrix as printed: "1, 0, 2; 2, 2, 2" → [[1, 0, 2], [2, 2, 2]]. */
+function parseMatrix(text: string): number[][] {
+  return text.split(";").map((row) => row.split(/,\s+/).map(parseNumber));
+}
+
+/**
+ * Builds a RegExp from a source in which `(N)` captures a printed number and a space matches any
+ * run of white space, line breaks included: prose is wrapped to the terminal's width.
+ */
+function re(source: string, flags = ""): RegExp {
+  return new RegExp(source.replaceAll("(N)", `(${N})`).replaceAll(" ", String.raw`\s+`), flags);
+}
+
+/** The first match of `pattern` in `out`; throws naming what was looked for. */
+function grab(out: string, pattern: RegExp, what: string): RegExpMatchArray {
+  const match = out.match(pattern);
+  if (!match) throw new Error(`could not find ${what} (${pattern}) in the output`);
+  return match;
+}
+
+/** Every match of a global `pattern`; throws when there is none. */
+function grabAll(out: string, pattern: RegExp, what: string): RegExpMatchArray[] {
+  const matches = [...out.matchAll(pattern)];
+  if (matches.length === 0) throw new Error(`could not find ${what} (${pattern}) in the output`);
+  return matches;
+}
+
+/** The numbers captured by `pattern` (one per group), parsed. */
+function numbers(out: string, pattern: RegExp, what: string): number[] {
+  return grab(out, pattern, what).slice(1).map(parseNumber);
+}
+
+/** Index of the first line of `lines` matching `pattern` at or after `from`; throws otherwise. */
+function findLine(lines: string[], pattern: RegExp, what: string, from = 0): number {
+  const index = lines.findIndex((line, i) => i >= from && pattern.test(line));
+  if (index < 0) throw new Error(`could not find ${what} (${pattern}) in the output`);
+  return index;
+}
+
+/** The runs of a line separated by two or more spaces, with their display columns [start, end). */
+function spans(line: string): { text: string; start: number; end: number }[] {
+  const found: { text: string; start: number; end: number }[] = [];
+  let column = 0;
+  for (const part of line.trimEnd().split(/( {2,})/)) {
+    const width = displayWidth(part);
+    if (part.trim() !== "") {
+      const lead = part.length - part.trimStart().length;
+      found.push({ text: part.trim(), start: column + lead, end: column + width });
+    }
+    column += width;
+  }
+  return found;
+}
+
+/**
+ * The body rows of every printed table whose header line matches `header`, one cell per column
+ * ("" where empty). The header is followed by a rule (──  ───) that gives the columns; the table
+ * ends at the first line that is not at least two pieces each inside one column: a blank line,
+ * the title of the next chart, or a formula printed right after the table.
+ */
+function tables(out: string, header: RegExp, what: string): string[][][] {
+  const lines = out.split("\n");
+  const found: string[][][] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!header.test(lines[i]) || !/^\s*─[─ ]*$/.test(lines[i + 1] ?? "")) continue;
+    const columns = spans(lines[i + 1]);
+    const rows: string[][] = [];
+    for (let j = i + 2; j < lines.length; j++) {
+      const cells = columns.map(() => "");
+      const pieces = spans(lines[j]);
+      const fits = pieces.length >= 2 && pieces.every((piece) => {
+        const c = columns.findIndex((col) => piece.start >= col.start && piece.end <= col.end);
+        if (c < 0 || cells[c] !== "") return false;
+        cells[c] = piece.text;
+        return true;
+      });
+      if (!fits) break;
+      rows.push(cells);
+    }
+    found.push(rows);
+  }
+  if (found.length === 0 || found.some((rows) => rows.length === 0)) {
+    throw new Error(`could not find the table of ${what} (header ${header}) in the output`);
+  }
+  return found;
+}
+
+/** The body rows of the first table whose header matches `header`. */
+function table(out: string, header: RegExp, what: string): string[][] {
+  return tables(out, header, what)[0];
+}
+
+/** The row of a table whose first cell matches `label`; throws otherwise. */
+function row(rows: string[][], label: RegExp, what: string): string[] {
+  const found = rows.find((cells) => label.test(cells[0]));
+  if (!found) throw new Error(`no row ${label} in the table of ${what}`);
+  return found;
+}
+
+/**
+ * The bars of the bar chart whose title line matches `title`, grouped: a line `label │███ 0.12`
+ * starts a group, and the lines after it with an empty label (a chart of several series) add
+ * their values to it.
+ */
+function bars(out: string, title: RegExp, what: string): { label: string; values: number[] }[] {
+  const lines = out.split("\n");
+  const groups: { label: string; values: number[] }[] = [];
+  for (let j = findLine(lines, title, what) + 1; j < lines.length; j++) {
+    const match = lines[j].match(re(String.raw`^(.*?)│[^\d\n]*?(N)(?:\s*◀)?\s*$`));
+    if (!match) break;
+    const label = match[1].trim();
+    if (label !== "" || groups.length === 0) groups.push({ label, values: [] });
+    groups[groups.length - 1].values.push(parseNumber(match[2]));
+  }
+  if (groups.length === 0) throw new Error(`the bar chart of ${what} (${title}) has no bars`);
+  return groups;
+}
+
+/**
+ * The numbers of every heatmap printed with its values whose title line matches `title`: the
+ * title, a line of column labels, then one row per line up to the `scale [` line.
+ */
+function heatmaps(out: string, title: RegExp, what: string): number[][][] {
+  const lines = out.split("\n");
+  const found: number[][][] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!title.test(lines[i])) continue;
+    const rows: number[][] = [];
+    for (let j = i + 2; j < lines.length && !lines[j].startsWith("scale ["); j++) {
+      rows.push((lines[j].match(/(?<![\w.])-?\d+\.\d+(?![\w.])/g) ?? []).map(Number));
+    }
+    found.push(rows);
+  }
+  if (found.length === 0 || found.some((rows) => rows.length === 0)) {
+    throw new Error(`could not find the heatmap of ${what} (${title}) in the output`);
+  }
+  return found;
+}
+
+/** Asserts |actual − expected| ≤ tolerance. */
+function assertNear(actual: number, expected: number, tolerance: number, what: string) {
+  assert(
+    Math.abs(actual - expected) <= tolerance,
+    `${what}: ${actual} is not within ${tolerance} of ${expected}`,
+  );
+}
+
+/** Asserts lo ≤ value ≤ hi. */
+function assertBetween(value: number, lo: number, hi: number, what: string) {
+  assert(value >= lo && value <= hi, `${what}: ${value} is not in [${lo}, ${hi}]`);
+}
+
+/** Asserts that every row of a printed matrix of probabilities sums to 1 (each rounded to ±half). */
+function assertRowsSumToOne(rows: number[][], half: number, what: string) {
+  rows.forEach((values, i) => {
+    const sum = values.reduce((a, b) => a + b, 0);
+    assertNear(sum, 1, half * values.length + 1e-9, `${what}, row ${i}: the sum of ${values}`);
+  });
+}
+
+function softmax(z: number[]): number[] {
+  const max = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - max));
+  const total = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / total);
+}
+
+/** Asserts printed probabilities equal the exact softmax of the printed logits (4 digits). */
+function assertSoftmax(logits: number[], printed: number[], what: string) {
+  const exact = softmax(logits);
+  assertEquals(printed.length, exact.length, `${what}: length`);
+  exact.forEach((p, i) => {
+    assertNear(printed[i], p, 1e-3 * p + 1e-37, `${what}: softmax([${logits}])[${i}]`);
+  });
+}
+
+/** Asserts a perplexity printed with a loss is e^loss (both rounded). */
+function assertPerplexity(loss: number, perplexity: number, what: string) {
+  assertNear(perplexity, Math.exp(loss), 2e-3 * Math.exp(loss) + 0.5e-3, `${what}: e^${loss}`);
+}
+
+/** GPT parameters by the closed formula (learned positions, tied output layer). */
+function gptParameters(
+  c: { V: number; nCtx: number; d: number; dff: number; n: number; preLN: boolean },
+): number {
+  const attention = 4 * c.d * c.d + 4 * c.d;
+  const ffn = 2 * c.d * c.dff + c.dff + c.d;
+  const block = attention + ffn + 4 * c.d;
+  return c.V * c.d + c.nCtx * c.d + c.n * block + (c.preLN ? 2 * c.d : 0);
+}
+
+// ── One check per chapter ──────────────────────────────────────────────────────────────────
+
+/** Checks of a chapter's printed numbers; throws (an assertion error) when one fails. */
+type ChapterCheck = (stdout: string) => void;
+
+/**
+ * One entry per chapter source notebooks/NN_slug.ts (by file name). A new chapter must add one:
+ * pick printed results that are computed, and assert a property that no seed, backend or
+ * machine speed can change.
+ */
+const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
+  "00_introduction.ts": (out) => {
+    // The article's numbers, recomputed: GPT-3 has 175 billion parameters, 1,000× the article's.
+    const cell = (label: RegExp) =>
+      parseNumber(
+        row(table(out, /^quantity\s+value\s+note/, "the article's numbers"), label, "")[1],
+      );
+    const paper = cell(/^GPT-3 parameters/);
+    const article = cell(/^the article's figure/);
+    assertNear(paper, 175e9, 1e6, "GPT-3's parameters");
+    assertNear(cell(/^ratio paper \/ article/), paper / article, 0.5, "paper / article");
+    assertNear(cell(/^ratio paper \/ article/), 1000, 0.5, "the article's factor");
+    assertNear(cell(/^GPT-3 \/ BERT-large/), 175e9 / 340e6, 0.05, "GPT-3 / BERT-large");
+    const log = bars(out, /^Parameters, log₁₀ scale/, "log₁₀ parameters");
+    const gpt3 = log.find((b) => b.label.startsWith("GPT-3"));
+    assert(gpt3, `no GPT-3 bar among ${log.map((b) => b.label)}`);
+    assertNear(gpt3.values[0], Math.log10(paper), 0.005, "log₁₀ of GPT-3's parameters");
+    // The bigram's smoothed probability, recomputed from the counts it prints.
+    const V = numbers(out, re(String.raw`(\d+) distinct tokens`), "the vocabulary size")[0];
+    const [c2, alpha, c1, alpha2, V2, p] = numbers(
+      out,
+      re(String.raw`P\(\S ∣ \S\) = [^=\n]+= \((N) \+ (N)\)/\((N) \+ (N) · (N)\) = (N)`),
+      "the bigram formula",
+    );
+    assertEquals(alpha2, alpha, "the same α in the formula");
+    assertEquals(V2, V, "the formula's V is the vocabulary");
+    assertNear(p, (c2 + alpha) / (c1 + alpha * V), 1e-4, "(c(ab) + α)/(c(a) + αV)");
+    // Held-out losses: a real loss, below the uniform guess ln V, with perplexity e^loss.
+    const losses = table(out, /^model\s+held-out loss/, "held-out losses");
+    for (const label of [/^bigram/, /^neural/]) {
+      const [loss, perplexity] = row(losses, label, "held-out losses").slice(1).map(parseNumber);
+      assertBetween(loss, 0, Math.log(V), `${label} held-out loss, below ln V`);
+      assertPerplexity(loss, perplexity, `${label} perplexity`);
+    }
+    // The held-out curve's last point is the table's neural loss (the same measurement).
+    const [last] = numbers(out, re(String.raw`── held-out text\s+last (N)`), "the held-out curve");
+    const neural = parseNumber(row(losses, /^neural/, "held-out losses")[1]);
+    assertNear(last, neural, 6e-4, "held-out curve's last point vs the table");
+  },
+
+  "01_text_representation.ts": (out) => {
+    const sentence = grab(out, /Tokenising “([^”]+)”/, "the tokenised sentence")[1];
+    assertEquals(sentence, "AI+编程 扬帆起航");
+    const rows = table(out, /^tokenizer\s+tokens\s+ids\s+count/, "tokenisations");
+    for (const cells of rows) {
+      const [name, tokens, ids, count] = cells;
+      const shown = tokens.match(/「[^」]*」/g)?.length ?? 0;
+      assertEquals(Number(count), shown, `${name}: count vs tokens shown`);
+      assertEquals(ids.trim().split(/\s+/).length, shown, `${name}: ids vs tokens shown`);
+    }
+    const count = (label: RegExp) => Number(row(rows, label, "tokenisations")[3]);
+    assertEquals(count(/^characters/), [...sentence].length, "one token per character");
+    assertEquals(count(/^GPT-2/), 18, "GPT-2's BPE (a fixed vocabulary) cuts it into 18 tokens");
+    // Decoding gives the sentence back, except for the word tokenizer (it drops the space).
+    const decoded = table(out, /^tokenizer\s+decode\(encode/, "decoded sentences");
+    for (const label of [/^characters/, /^our BPE/, /^GPT-2/]) {
+      assertEquals(row(decoded, label, "decoded sentences")[1], sentence, `${label} round trip`);
+    }
+    // The embedding gradient reaches exactly the rows of the sentence's distinct tokens.
+    const [touched, total] = numbers(
+      out,
+      re(String.raw`non-zero in (\d+) of its (\d+) rows`),
+      "gradients",
+    );
+    assertEquals(touched, new Set(sentence).size, "rows with a gradient = distinct tokens");
+    assert(touched < total, "only some rows get a gradient");
+    // Sinusoidal positions: one entry recomputed, and PE(pos)·PE(pos+k) = Σᵢ cos(k/10000^(2i/d)).
+    const [pos, twoI, d, angle, value] = numbers(
+      out,
+      re(String.raw`PE_\((N),(N)\) = sin\(\d+/10000\^\(\d+/(N)\)\) = sin\((N)\) = (N)`),
+      "the worked PE entry",
+    );
+    assertNear(angle, pos / 10000 ** (twoI / d), 5e-4, "the PE angle");
+    assertNear(value, Math.sin(pos / 10000 ** (twoI / d)), 1e-4, "the PE entry");
+    const dots = grabAll(out, re(String.raw`PE\((N)\) · PE\((N)\) = (N)`, "g"), "PE dot products");
+    for (const [, a, b, dot] of dots) {
+      const k = parseNumber(b) - parseNumber(a);
+      let expected = 0;
+      for (let i = 0; i < d / 2; i++) expected += Math.cos(k / 10000 ** (2 * i / d));
+      assertNear(parseNumber(dot), expected, 0.01, `PE(${a})·PE(${b}) depends only on k = ${k}`);
+    }
+    // Attention without positions is blind to order; with them it is not.
+    const order = table(out, /^attention input\s+max \|z/, "the permutation test");
+    assertBetween(parseNumber(row(order, /only$/, "")[1]), 0, 1e-5, "embeddings only");
+    assert(parseNumber(row(order, /positions$/, "")[1]) > 1e-3, "embeddings + positions differ");
+  },
+
+  "02_encoder.ts": (out) => {
+    // Every head's attention weights (rows) sum to 1.
+    for (const [i, rows] of heatmaps(out, /^head \d: attention weights/, "heads").entries()) {
+      assertRowsSumToOne(rows, 0.005, `head ${i + 1}`);
+    }
+    // LayerNorm: mean 0 and standard deviation 1 after, for every token.
+    const norm = table(out, /^token\s+mean before\s+std before\s+mean after/, "LayerNorm");
+    for (const cells of norm) {
+      const [meanAfter, stdAfter] = cells.slice(3).map(parseNumber);
+      assertNear(meanAfter, 0, 1e-3, `${cells[0]}: mean after LayerNorm`);
+      assertNear(stdAfter, 1, 1e-3, `${cells[0]}: std after LayerNorm`);
+    }
+    // Parameter counts: 4d² + 4d for attention, 2·d·d_ff + d_ff + d for the FFN.
+    const [d, dff] = numbers(out, /W₁ ∈ ℝ\^\((\d+)×(\d+)\)/, "the FFN's shape");
+    const counts = table(out, /attention parameters\s+FFN parameters/, "parameter counts");
+    const sizes: [RegExp, number, number][] = [
+      [/^this block/, d, dff],
+      [/base model \(d = 512, d_ff = 2048\)/, 512, 2048],
+    ];
+    for (const [label, dm, ff] of sizes) {
+      const [attention, ffn, share] = row(counts, label, "parameter counts").slice(1)
+        .map(parseNumber);
+      const a = 4 * dm * dm + 4 * dm, f = 2 * dm * ff + ff + dm;
+      assertNear(attention, a, 1e-3 * a, `${label} attention parameters`);
+      assertNear(ffn, f, 1e-3 * f, `${label} FFN parameters`);
+      assertNear(share, f / (a + f), 0.0051, `${label} FFN share`);
+    }
+    // Post-LN renormalises after every block: the stream ends at RMS 1.
+    const [rms] = numbers(out, re(String.raw`Post-LN keeps the stream at RMS (N)`), "post-LN RMS");
+    assertNear(rms, 1, 0.01, "post-LN residual stream RMS");
+  },
+
+  "03_decoder.ts": (out) => {
+    // softmax([2.5, 1.0, −0.5]) = [0.7856, 0.1753, 0.0391], e^z and the probabilities checked.
+    const rows = table(out, /^word\s+logit/, "the apple/banana/cherry softmax");
+    const logits = rows.map((cells) => parseNumber(cells[1]));
+    assertEquals(logits, [2.5, 1, -0.5], "the article's logits");
+    rows.forEach((cells) => {
+      assertNear(parseNumber(cells[2]), Math.exp(parseNumber(cells[1])), 1e-4, `e^z, ${cells[0]}`);
+    });
+    const probabilities = rows.map((cells) => parseNumber(cells[3]));
+    assertSoftmax(logits, probabilities, "apple/banana/cherry");
+    [0.7856, 0.1753, 0.0391].forEach((p, i) => assertNear(probabilities[i], p, 1e-4, `p[${i}]`));
+    // The logits that would give the article's probabilities: l₀ + ln(pᵢ/p₀).
+    const article = rows.map((cells) => parseNumber(cells[4]));
+    const fitted = parseMatrix(
+      grab(out, re(String.raw`exactly the article's numbers[^[]*\[([^\]]+)\]`), "the fit")[1],
+    )[0];
+    fitted.forEach((l, i) => {
+      assertNear(l, logits[0] + Math.log(article[i] / article[0]), 6e-3, `fitted logit ${i}`);
+    });
+    // Masked self-attention: nothing above the diagonal, rows sum to 1; cross-attention too.
+    const [masked] = heatmaps(out, /^masked self-attention/, "masked self-attention");
+    masked.forEach((values, i) => {
+      assertEquals(values.length, masked.length, `masked row ${i} has one weight per key`);
+      values.slice(i + 1).forEach((w) => assertEquals(w, 0, `masked row ${i}: a future weight`));
+    });
+    assertRowsSumToOne(masked, 0.005, "masked self-attention");
+    assertRowsSumToOne(heatmaps(out, /^cross-attention/, "cross-attention")[0], 0.005, "cross");
+    assertRowsSumToOne(heatmaps(out, /^softmax\(h W_out\)/, "the output")[0], 0.005, "output");
+  },
+
+  "04_attention.ts": (out) => {
+    // The worked example: QKᵀ from the printed Q and K, the softmax rows, Z = AV.
+    const matrix = (pattern: RegExp, what: string) => parseMatrix(grab(out, pattern, what)[1]);
+    const Q = matrix(/\bQ = XW\S* = \[([^\]]+)\]/, "Q");
+    const K = matrix(/\bK = XW\S* = \[([^\]]+)\]/, "K");
+    const V = matrix(/\bV = XW\S* = \[([^\]]+)\]/, "V");
+    const S = matrix(/QKᵀ\s*= \[([^\]]+)\]/, "QKᵀ");
+    const A = matrix(/softmax\(QKᵀ\/√d\S*\)\s*=\s*\[([^\]]+)\]/, "the attention weights");
+    const Z = matrix(/Z = softmax\(QKᵀ\/√d\S*\)V\s*=\s*\[([^\]]+)\]/, "Z");
+    const dk = Q[0].length;
+    Q.forEach((q, i) =>
+      K.forEach((k, j) => {
+        assertEquals(S[i][j], q.reduce((sum, qi, t) => sum + qi * k[t], 0), `QKᵀ[${i}][${j}]`);
+      })
+    );
+    S.forEach((s, i) => assertSoftmax(s.map((v) => v / Math.sqrt(dk)), A[i], `row ${i} of A`));
+    A.forEach((a, i) =>
+      V[0].forEach((_, j) => {
+        const z = a.reduce((sum, w, t) => sum + w * V[t][j], 0);
+        assertNear(Z[i][j], z, 1e-3 * Math.abs(z) + 1e-3, `Z[${i}][${j}]`);
+      })
+    );
+    // The erratum: softmax([100, 80, 20, 12]) and softmax of the row divided by √64.
+    const [raw, rawOut] = grab(
+      out,
+      /softmax\(\[([^\]]+)\]\) = \[([^\]]+)\]/,
+      "softmax([100, 80, 20, 12])",
+    ).slice(1).map((t) => parseMatrix(t)[0]);
+    assertEquals(raw, [100, 80, 20, 12]);
+    assertSoftmax(raw, rawOut, "softmax([100, 80, 20, 12])");
+    const scaled = grab(
+      out,
+      /softmax\(\[([^\]]+)\]\/√(\d+)\) = softmax\(\[([^\]]+)\]\) = \[([^\]]+)\]/,
+      "the scaled softmax",
+    );
+    const divisor = Math.sqrt(Number(scaled[2]));
+    const scaledRow = parseMatrix(scaled[3])[0];
+    parseMatrix(scaled[1])[0].forEach((v, i) => assertNear(scaledRow[i], v / divisor, 1e-9, "/√d"));
+    assertSoftmax(scaledRow, parseMatrix(scaled[4])[0], "the scaled softmax");
+    // The trained model: accuracies are shares; the attention from “it” sums to 1.
+    const heads = table(out, /^head\s+attention accuracy \(train\)/, "attention accuracies");
+    for (const cells of heads) {
+      cells.slice(1).forEach((v) => assertBetween(parseNumber(v), 0, 1, `${cells[0]}: ${v}`));
+    }
+    const [copyHead] = numbers(out, re(String.raw`\}/\d+ = (N) on held-out`), "copy head");
+    assertBetween(copyHead, 0, 1, "the copy head's held-out attention accuracy");
+    for (const title of [/^attention from “it” — too tired/, /^attention from “it” — too narrow/]) {
+      const weights = bars(out, title, "attention from “it”").map((b) => b.values[0]);
+      assertNear(weights.reduce((a, b) => a + b, 0), 1, 2e-3, `${title}: weights sum`);
+    }
+  },
+
+  "05_decoder_generation.ts": (out) => {
+    // The article's multiplicative mask vs the additive one, on row 0 of the scores.
+    const rowOf = (pattern: RegExp, what: string) =>
+      grab(out, pattern, what).slice(1).map((t) => parseMatrix(t)[0]);
+    const [times, timesOut] = rowOf(
+      /softmax\(S ⊙ M\)₀ = softmax\(\[([^\]]+)\]\) = \[([^\]]+)\]/,
+      "softmax(S ⊙ M)₀",
+    );
+    assertSoftmax(times, timesOut, "softmax(S ⊙ M)₀");
+    const [plus, plusOut] = rowOf(
+      /softmax\(S \+ M\)₀ = softmax\(\[([^\]]+)\]\) = \[([^\]]+)\]/,
+      "softmax(S + M)₀",
+    );
+    assert(plus.slice(1).every((v) => v === -Infinity), `row 0 hides the future: ${plus}`);
+    assertEquals(plusOut, [1, 0, 0, 0, 0], "softmax(S + M)₀");
+    const future = table(out, /^query position\s+weight on the future/, "weights on the future");
+    assertNear(parseNumber(future[0][1]), 1 - timesOut[0], 2e-4, "S ⊙ M: row 0's future weight");
+    future.forEach((cells) => assertEquals(parseNumber(cells[2]), 0, `S + M: ${cells[0]}`));
+    const [leak, noLeak] = numbers(
+      out,
+      re(String.raw`= (N) \(S ⊙ M\),\s*(N) \(S \+ M\)`),
+      "the output change at position 0",
+    );
+    assert(leak > 1e-3, `S ⊙ M lets the future in: ${leak}`);
+    assertBetween(noLeak, 0, 1e-6, "S + M keeps position 0 unchanged");
+    // Held-out results: perplexity e^L, exact match k/n, and n − k sentences listed as wrong.
+    const [testLoss, testPerplexity] = numbers(
+      out,
+      re(String.raw`(N) \(held out\),\s*e\^\(\S+\) = (N)`),
+      "the held-out loss",
+    );
+    assertPerplexity(testLoss, testPerplexity, "held-out perplexity");
+    const [n] = numbers(out, re(String.raw`(\d+) held-out test pairs`), "the test split");
+    const [correct, total, share] = numbers(
+      out,
+      re(String.raw`exact match = [^\n]*?= (\d+)/(\d+) = (N)`),
+      "exact match",
+    );
+    assertEquals(total, n, "exact match is over the test split");
+    assertBetween(correct, 0, n, "correct translations");
+    assertNear(share, correct / total, 1e-4, "exact match = k/n");
+    const [wrong, of] = numbers(
+      out,
+      re(String.raw`(\d+) of (\d+) held-out sentences wrong`),
+      "wrong",
+    );
+    assertEquals([wrong, of], [n - correct, n], "sentences listed as wrong");
+    // Greedy decoding chooses the most probable candidate at every step.
+    const steps = table(out, /^step\s+decoder input so far\s+top 3/, "greedy steps");
+    for (const cells of steps) {
+      const candidates = cells[2].split(" · ").map((c) => c.match(re(String.raw`^(.*) (N)$`))!);
+      const p = candidates.map((c) => parseNumber(c[2]));
+      p.slice(1).forEach((q, i) => assert(q <= p[i], `step ${cells[0]}: candidates sorted`));
+      assertBetween(p.reduce((a, b) => a + b, 0), 0, 1.002, `step ${cells[0]}: top-3 mass`);
+      assertEquals(cells[3], candidates[0][1], `step ${cells[0]}: greedy takes the arg max`);
+    }
+  },
+
+  "06_pretraining.ts": (out) => {
+    // GPT-1 and GPT-2 small, from their configurations.
+    const gpt1 = gptParameters({ V: 40478, nCtx: 512, d: 768, dff: 3072, n: 12, preLN: false });
+    const gpt2 = gptParameters({ V: 50257, nCtx: 1024, d: 768, dff: 3072, n: 12, preLN: true });
+    assertEquals([gpt1, gpt2], [116_534_784, 124_439_808], "the closed formula");
+    assertEquals(numbers(out, /GPT-1: ([\d,]+) ≈/, "GPT-1's count"), [gpt1], "GPT-1");
+    assertEquals(numbers(out, /countGPTParameters: ([\d,]+)\)/, "countGPTParameters"), [gpt1]);
+    assertEquals(numbers(out, /GPT-2 small: ([\d,]+) ≈/, "GPT-2's count"), [gpt2], "GPT-2");
+    const sizes = table(out, /^parameters\s+formula/, "GPT-1 and GPT-2's parameters");
+    assertEquals(row(sizes, /^total$/, "").slice(2).map(parseNumber), [gpt1, gpt2], "totals");
+    // The toy model's table adds up: blocks of 4d² + 4d, 2·d·d_ff + d_ff + d and 4d.
+    const toy = table(out, /^Tang-poem GPT$/, "the Tang-poem GPT");
+    const cell = (label: RegExp) => row(toy, label, "the Tang-poem GPT")[1];
+    const count = (label: RegExp) => parseNumber(cell(label));
+    const [n, d, , dff] = cell(/^blocks n, d_model/).split(/,\s*/).map(parseNumber);
+    const [nCtx, V] = cell(/^context n_ctx, vocabulary V/).split(/,\s*/).map(parseNumber);
+    assertEquals(count(/^token embeddings/), V * d, "Wₑ = V·d");
+    assertEquals(count(/^positions/), nCtx * d, "Wₚ = n_ctx·d");
+    assertEquals(count(/^attention, per block/), 4 * d * d + 4 * d, "attention = 4d² + 4d");
+    assertEquals(count(/^FFN, per block/), 2 * d * dff + dff + d, "FFN = 2·d·d_ff + d_ff + d");
+    assertEquals(count(/^2 LayerNorms/), 4 * d, "2 LayerNorms = 4d");
+    const block = count(/^attention, per block/) + count(/^FFN, per block/) +
+      count(/^2 LayerNorms/);
+    assertEquals(count(/^one block/), block, "one block");
+    assertEquals(count(/^all blocks/), n * block, "n blocks");
+    assertEquals(
+      count(/^total/),
+      count(/^token embeddings/) + count(/^positions/) + n * block + count(/^final LayerNorm/),
+      "the total is the sum of the parts",
+    );
+    // L₁ term by term: log P = ln P, and L₁ is their sum.
+    const [lnV] = numbers(out, re(String.raw`\(ln V = (N)\)`), "ln V");
+    assertNear(lnV, Math.log(V), 1e-3, "ln V");
+    const terms = tables(out, /^\s*i\s+context\s/, "the terms of L₁");
+    const sums = grabAll(
+      out,
+      re(String.raw`L₁ = Σ[^=\n]*= (N),\s*-L₁/(\d+) = (N)`, "g"),
+      "the sums L₁",
+    );
+    assertEquals(sums.length, terms.length, "one sum per table of terms");
+    terms.forEach((rows, t) => {
+      rows.forEach((cells) => {
+        const [p, logP] = cells.slice(-2).map(parseNumber);
+        assertNear(logP, Math.log(p), 1.5e-3, `term ${cells[0]}: log P = ln P`);
+      });
+      const [L1, count, mean] = sums[t].slice(1).map(parseNumber);
+      const total = rows.reduce((sum, cells) => sum + parseNumber(cells[cells.length - 1]), 0);
+      assertEquals(count, rows.length, "L₁ sums every term");
+      assertNear(L1, total, 5e-4 * rows.length + 5e-3, "L₁ = Σ log P");
+      assertNear(mean, -L1 / count, 1.5e-3, "-L₁/N");
+    });
+    // Validation: uniform = ln V; pre-training takes the model below it and below its start.
+    const validation = table(out, /^model\s+validation cross-entropy\s+perplexity/, "validation");
+    const [uniform, uniformPerplexity] = row(validation, /^uniform/, "").slice(1).map(parseNumber);
+    assertNear(uniform, Math.log(V), 1e-3, "uniform = ln V");
+    assertNear(uniformPerplexity, V, 0.5, "uniform perplexity = V");
+    for (const [label, loss, perplexity] of validation) {
+      assertPerplexity(parseNumber(loss), parseNumber(perplexity), label);
+    }
+    const before = parseNumber(row(validation, /before training/, "")[1]);
+    const after = parseNumber(row(validation, /^the GPT after/, "")[1]);
+    assert(after < uniform, `pre-trained loss ${after} is below ln V = ${uniform}`);
+    assert(after < before, `pre-trained loss ${after} is below the untrained ${before}`);
+    // Generated lines: a share k/n; the checkpoint reloads exactly.
+    const [good, lines, share] = numbers(
+      out,
+      re(String.raw`lines of five characters[^:\n]*:\s*(\d+)/(\d+) = (N) \(trained\)`),
+      "the share of well-formed lines",
+    );
+    assertBetween(good, 0, lines, "well-formed lines");
+    assertNear(share, good / lines, 1e-4, "well-formed share = k/n");
+    const checkpoint = table(out, /^checkpoint$/, "the checkpoint");
+    assertBetween(parseNumber(row(checkpoint, /^max \|logits/, "")[1]), 0, 1e-6, "reload");
+    assertEquals(row(checkpoint, /^vocabulary restored/, "")[1], "yes", "vocabulary restored");
+    assertEquals(row(checkpoint, /same poem/, "")[1], "yes", "the reloaded model's poem");
+  },
+
+  "07_sampling.ts": (out) => {
+    const [V] = numbers(out, /^vocabulary V\s+(\d+)\s*$/m, "the vocabulary size");
+    const [lnV, unigram, loss, perplexity] = numbers(
+      out,
+      re(String.raw`ln V = (N),\s*H_\(unigram\) = (N),\s*L_\(validation\) = (N) \(eᴸ = (N)\)`),
+      "the losses",
+    );
+    assertNear(lnV, Math.log(V), 1e-3, "ln V");
+    assertBetween(unigram, 0, lnV + 1e-3, "the unigram entropy is at most ln V");
+    assertBetween(loss, 0, lnV, "the validation loss is below ln V");
+    assertNear(perplexity, Math.exp(loss), 2e-3 * Math.exp(loss) + 0.5, "e^L");
+    // The top of one distribution: sorted, and their sum is the printed mass.
+    const title = String.raw`^P\(next character ∣ “[^”]*”\): the (\d+) most probable`;
+    const [shown, percent] = numbers(out, re(`${title} \\((N)% of the mass\\)`, "m"), "the top");
+    const p = bars(out, new RegExp(title), "the top of the distribution").map((b) => b.values[0]);
+    assertEquals(p.length, shown, "bars shown");
+    p.slice(1).forEach((q, i) => assert(q <= p[i], `bars sorted: ${p}`));
+    assertNear(p.reduce((a, b) => a + b, 0), percent / 100, 2e-3, "their mass");
+    // Temperature: as T grows, p(arg max) and the top mass fall, the entropy rises (≤ ln V).
+    const temperatures = table(out, /^\s*T\s+p\(.+\)\s+mass of the top/, "temperatures")
+      .map((cells) => cells.map(parseNumber));
+    temperatures.forEach(([T, pMax, mass, H, eH], i) => {
+      assertBetween(pMax, 0, 1, `T = ${T}: p(arg max)`);
+      assertBetween(mass, pMax - 1e-3, 1, `T = ${T}: top mass`);
+      assertBetween(H, 0, lnV + 1e-3, `T = ${T}: entropy`);
+      assertNear(eH, Math.exp(H), 1e-3 * Math.exp(H) + 1e-3, `T = ${T}: e^H`);
+      if (i === 0) return;
+      const [T0, pMax0, mass0, H0] = temperatures[i - 1];
+      assert(T > T0, "temperatures increase down the table");
+      assert(pMax <= pMax0 + 1e-3, `p(arg max) falls with T: ${pMax0} → ${pMax}`);
+      assert(mass <= mass0 + 1e-3, `the top mass falls with T: ${mass0} → ${mass}`);
+      assert(H >= H0 - 1e-3, `the entropy rises with T: ${H0} → ${H}`);
+    });
+    // Top-k renormalises the k most probable: p′ = p / Σ_top-k p, summing to 1.
+    const [, k] = grab(out, /^top-k keeps the (\d+) most probable/m, "top-k");
+    const groups = bars(out, /^top-k keeps the \d+ most probable/, "top-k");
+    const kept = groups.filter((g) => g.values[1] > 0);
+    assertEquals(kept.length, Number(k), "top-k keeps k characters");
+    assertEquals(kept, groups.slice(0, kept.length), "top-k keeps the most probable");
+    const keptMass = kept.reduce((sum, g) => sum + g.values[0], 0);
+    assertNear(kept.reduce((sum, g) => sum + g.values[1], 0), 1, 1e-3, "top-k sums to 1");
+    kept.forEach((g) => assertNear(g.values[1], g.values[0] / keptMass, 2e-3, `p′(${g.label})`));
+    // Top-p: the nucleus holds at least p.
+    const [size, nucleusMass, pNucleus] = numbers(
+      out,
+      re(String.raw`\|V⁽ᵖ⁾\| = (\d+),\s*Σ[^=\n]*= (N) ≥ (N)`),
+      "the nucleus",
+    );
+    assertBetween(size, 1, V, "nucleus size");
+    assert(nucleusMass >= pNucleus - 5e-4, `nucleus mass ${nucleusMass} ≥ p = ${pNucleus}`);
+    // Decoding: distinct ÷ length is what the text shows; greedy repeats itself.
+    const texts = table(out, /^setting\s+seed\s+“/, "decoded texts");
+    for (const [setting, seed, text, ratio] of texts) {
+      const chars = [...text];
+      assertNear(
+        parseNumber(ratio),
+        new Set(chars).size / chars.length,
+        6e-3,
+        `${setting} ${seed}`,
+      );
+    }
+    const greedy = parseNumber(row(texts, /^greedy/, "decoded texts")[3]);
+    assert(greedy <= 0.5, `greedy's text repeats itself: distinct ÷ length = ${greedy}`);
+    assertEquals(
+      grab(out, re(String.raw`gives the same text: (\w+)`), "the re-run")[1],
+      "yes",
+      "seeded re-run",
+    );
+    assertEquals(
+      grab(out, re(String.raw`same tokens: (\w+)`), "the KV cache")[1],
+      "yes",
+      "KV cache tokens",
+    );
+    // Beam search: log-probabilities, best first within each beam width.
+    const beams = table(out, /^method\s+\d+ characters after/, "beam search");
+    const logP = (label: RegExp) => parseNumber(row(beams, label, "beam search").at(-1)!);
+    beams.forEach((cells) => assert(parseNumber(cells.at(-1)!) <= 0, `${cells[0]}: log P ≤ 0`));
+    for (const B of grabAll(out, /beam search, B = (\d+), #1/g, "beams").map((m) => m[1])) {
+      assert(logP(new RegExp(`B = ${B}, #1`)) >= logP(new RegExp(`B = ${B}, #2`)), `B = ${B}`);
+    }
+  },
+
+  "08_finetuning.ts": (out) => {
+    // The head on four examples: P(y ∣ x) sums to 1, −log P(y ∣ x), loss₂ their mean.
+    const examples = table(out, /^text\s+y\s+P\(y=0/, "the head's probabilities");
+    const nll = examples.map((cells) => {
+      const y = Number(cells[1]);
+      const p = cells.slice(2, -1).map(parseNumber);
+      assertNear(p.reduce((a, b) => a + b, 0), 1, 1e-4 * p.length, `${cells[0]}: ΣP`);
+      const loss = parseNumber(cells.at(-1)!);
+      assertNear(loss, -Math.log(p[y]), 5e-4, `${cells[0]}: −log P(y ∣ x)`);
+      return loss;
+    });
+    const [loss2, loss1, lambda, l2, lambda2, l1, loss3, lnV] = numbers(
+      out,
+      re(
+        String.raw`loss₂ = (N),\s*loss₁ = (N),\s*loss₃ = loss₂ \+ (N) · loss₁ = ` +
+          String.raw`(N) \+ (N) · (N) = (N),\s*ln V = (N)`,
+      ),
+      "L₃ = L₂ + λL₁",
+    );
+    assertEquals([l2, lambda2, l1], [loss2, lambda, loss1], "the same numbers in the sum");
+    assertNear(loss3, loss2 + lambda * loss1, 2e-4, "loss₃ = loss₂ + λ·loss₁");
+    assertNear(loss2, nll.reduce((a, b) => a + b, 0) / nll.length, 5e-4, "loss₂ = mean −log P");
+    const [chapterLambda] = numbers(out, re(String.raw`with λ = (N)\.`), "λ");
+    assertEquals(lambda, chapterLambda, "the λ of L₃");
+    assertBetween(loss1, 0, lnV, "the pre-trained body's loss₁ is below ln V");
+    // Accuracies are shares; the differences and verdicts follow from them.
+    const accuracy = table(out, /^task\s+pre-trained\s+from scratch\s+difference/, "experiment 1");
+    for (const cells of accuracy) {
+      const [pre, scratch, difference, se2] = cells.slice(1, 5).map(parseNumber);
+      const chance = parseNumber(cells[6]);
+      [pre, scratch, chance].forEach((a) => assertBetween(a, 0, 1, `${cells[0]} accuracy`));
+      assertNear(difference, pre - scratch, 1.5e-3, `${cells[0]}: difference`);
+      if (Math.abs(difference - se2) > 2e-3) {
+        assertEquals(cells[5], difference > se2 ? "yes" : "no", `${cells[0]}: clearly better`);
+      }
+    }
+    const shares: [RegExp, string, number][] = [ // header, what, how many accuracy columns
+      [/^transferred\s+test accuracy/, "experiment 2", 1],
+      [/^regime\s+validation accuracy\s+test accuracy/, "experiment 3", 2],
+      [/^multiple choice, test stories\s+accuracy/, "zero-shot", 1],
+    ];
+    for (const [header, what, columns] of shares) {
+      for (const cells of table(out, header, what)) {
+        cells.slice(1, 1 + columns).forEach((a) =>
+          assertBetween(parseNumber(a), 0, 1, `${what}: ${cells[0]}`)
+        );
+      }
+    }
+    // Every run freed what it allocated.
+    const [before, after] = numbers(
+      out,
+      re(String.raw`Tensors alive before the runs: (\d+); after them: (\d+)`),
+      "the tensor count",
+    );
+    assertEquals(after, before, "tensors alive after the fine-tuning runs");
+  },
+};
+
+/** Runs a chapter's check on its output; a failure shows the end of that output. */
+function checkChapterOutput(name: string, run: { stdout: string; stderr: string }) {
+  try {
+    CHAPTER_CHECKS[name](run.stdout);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`${name}: ${message}${outputTail(run)}`, { cause: error });
+  }
 }
 
 const chapters = chapterSources();
 for (const path of chapters) {
   const name = path.replace(/^.*\//, "");
-  Deno.test(`chapter ${name} runs with QUICK=1`, async () => {
+  Deno.test(`chapter ${name} runs with QUICK=1 and prints what it computes`, async () => {
+    assert(
+      Object.hasOwn(CHAPTER_CHECKS, name),
+      `${name} has no entry in CHAPTER_CHECKS (tests/chapters_test.ts): add a check of the ` +
+        `numbers it prints`,
+    );
     const run = await runChapter(path);
     console.log(`  ${name}: ${run.seconds.toFixed(1)} s, ${run.stdout.split("\n").length} lines`);
     assertChapterRan(name, run);
+    checkChapterOutput(name, run);
   });
 }
 if (chapters.length === 0) {
   Deno.test({ name: "chapters (skipped: no notebooks/NN_slug.ts yet)", ignore: true, fn() {} });
 }
+
+Deno.test("every entry of CHAPTER_CHECKS names a chapter source", () => {
+  const names = new Set(chapters.map((path) => path.replace(/^.*\//, "")));
+  for (const name of Object.keys(CHAPTER_CHECKS)) {
+    assert(names.has(name), `CHAPTER_CHECKS has ${name}, but notebooks/ has no such chapter`);
+  }
+});
+
+Deno.test("parseNumber reads the chapters' number formats", () => {
+  const cases: [string, number][] = [
+    ["12", 12],
+    ["-0.5000", -0.5],
+    ["−0.5", -0.5],
+    ["116,534,784", 116534784],
+    ["1.75e+11", 1.75e11],
+    ["2.459e-4", 2.459e-4],
+    ["66%", 0.66],
+    ["-∞", -Infinity],
+  ];
+  for (const [text, value] of cases) assertEquals(parseNumber(text), value, text);
+  assertNear(parseNumber("2.061 × 10⁻⁹"), 2.061e-9, 1e-20, "× 10⁻⁹");
+  assertNear(parseNumber("1.805 × 10⁻³⁵"), 1.805e-35, 1e-45, "× 10⁻³⁵");
+  assertThrows(() => parseNumber("yes"));
+  assertThrows(() => parseNumber(""));
+  assertEquals(parseMatrix("1, 0, 2; 2, 2, 2"), [[1, 0, 2], [2, 2, 2]]);
+  assertEquals("a 2.061 × 10⁻⁹, 116,534,784 b".match(re("(N), (N)"))!.slice(1), [
+    "2.061 × 10⁻⁹",
+    "116,534,784",
+  ]);
+});
 
 Deno.test("the fixture chapter runs and sees QUICK=1", async () => {
   const run = await runChapter(`${FIXTURES}/00_fixture.ts`);

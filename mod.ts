@@ -12,6 +12,7 @@
  *
  * @module
  */
+export * from "./lib/env.ts";
 export * from "./lib/tensor.ts";
 export * from "./lib/blas.ts";
 export * from "./lib/tokenizer.ts";

@@ -28,7 +28,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Scalar, Tensor, Tensor2D, Variable, Variable2D } from "./tf_types.ts";
 import type { ItSentence } from "./data.ts";
 import { SPECIAL_TOKENS, Vocabulary } from "./tokenizer.ts";
-import { isQuick } from "./tensor.ts";
+import { isQuick } from "./env.ts";
 import { initEmbedding, sinusoidalPositionalEncoding } from "./embedding.ts";
 import { paddingMask, scaledDotProductAttention } from "./attention.ts";
 import {

@@ -239,3 +239,20 @@ export function languageModelingLoss(
     return crossEntropy(logits, batch.targets, { ignoreIndex: opts.ignoreIndex });
   });
 }
+
+/**
+ * The mean cross-entropy (nats per token) of a GPT over every target of `batches`:
+ * −(1/N) Σ log P(target ∣ the window up to it), each batch weighted by its number of tokens.
+ * Its exponential is the perplexity.
+ */
+export function meanLoss(p: GPTParams, config: GPTConfig, batches: readonly LMBatch[]): number {
+  if (batches.length === 0) throw new Error("meanLoss: no batches");
+  let sum = 0;
+  let count = 0;
+  for (const batch of batches) {
+    const n = batch.targets.size;
+    sum += n * tf.tidy(() => languageModelingLoss(p, config, batch).dataSync()[0]);
+    count += n;
+  }
+  return sum / count;
+}

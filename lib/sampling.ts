@@ -335,6 +335,20 @@ export function gptLanguageModel(
   };
 }
 
+/**
+ * log P(· ∣ context) of a GPT, as `l1Terms` (objectives.ts) asks for it: the log-softmax of the logits
+ * at the context's last position (the context must fit the model's context length).
+ */
+export function gptLogProbNext(p: GPTParams, config: GPTConfig): (context: number[]) => number[] {
+  return (context) =>
+    tf.tidy(() => {
+      const x = tf.tensor2d([context], [1, context.length], "int32");
+      const { logits } = gptForward(p, config, x);
+      const last = logits.slice([0, context.length - 1, 0], [1, 1, config.vocabSize]);
+      return Array.from(tf.logSoftmax(tf.reshape(last, [1, config.vocabSize])).dataSync());
+    });
+}
+
 function checkPrompt(name: string, lm: LanguageModel, prompt: readonly number[]): void {
   if (prompt.length === 0) throw new Error(`${name}: the prompt is empty; give at least one token`);
   if (prompt.length > lm.contextLength) {

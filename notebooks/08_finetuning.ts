@@ -28,18 +28,14 @@
 
 // %%
 import {
-  accuracyDifferenceError,
   barChart,
   disposeFineTuneBatch,
   disposeFineTuneHead,
   disposeGPT,
-  embeddingCosine,
-  embeddingLeaning,
   encodeChars,
   fineTuneBatch,
   fineTuneForward,
   fineTuneLoss,
-  fineTuneSettings,
   gptLogProbNext,
   heatmap,
   initFineTune,
@@ -51,26 +47,32 @@ import {
   loadTangPoems,
   md,
   type MultipleChoiceExample,
-  pretrain,
-  pretrainingConfig,
-  pretrainingCorpus,
   progress,
   readEnv,
   setup,
   show,
   table,
+  tex,
+  trainingMonitor,
+  transformInput,
+  zeroShotAccuracy,
+} from "../mod.ts";
+import {
+  accuracyDifferenceError,
+  embeddingCosine,
+  embeddingLeaning,
+  fineTuneSettings,
+  pretrain,
+  pretrainingConfig,
+  pretrainingCorpus,
   TASK_FORMATS,
   TASK_NAMES,
   taskExamples,
   type TaskName,
-  tex,
-  trainingMonitor,
   type TransferRun,
   transferRun,
   type TransferRunOptions,
-  transformInput,
-  zeroShotAccuracy,
-} from "../mod.ts";
+} from "../lib/experiments/mod.ts";
 import * as tf from "@tensorflow/tfjs";
 
 await setup({ title: "08 GPT-1 有监督微调" });

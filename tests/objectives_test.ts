@@ -1,7 +1,7 @@
 // Objectives: cross-entropy against hand-worked values and tfjs's own autodiff of the plain
 // formula (and finite differences), the ignore index, stability at ±10⁴, perplexity, GPT-1's L₁
 // on a 5-token stream with a hand-written bigram table, and the GPT language-modelling loss
-// against L₁ computed window by window.
+// against L₁ computed window by window, and its mean over several batches.
 import * as tf from "@tensorflow/tfjs";
 import fc from "fast-check";
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
@@ -11,6 +11,7 @@ import {
   l1Objective,
   l1Terms,
   languageModelingLoss,
+  meanLoss,
   perplexity,
 } from "../lib/objectives.ts";
 import { disposeGPT, gptConfig, gptForward, gptParameters, initGPT } from "../lib/gpt.ts";
@@ -288,5 +289,25 @@ Deno.test("a tiny GPT overfits a short text to near-zero loss (AdamW, fit, lmBat
   const last = losses[losses.length - 1];
   assert(last < 0.05, `final loss ${last}`);
   optimizer.dispose();
+  disposeGPT(p);
+});
+
+Deno.test("meanLoss: weights batches by tokens, equal to one batch of every window", () => {
+  const config = gptConfig({ vocabSize: 11, contextLength: 6, layers: 1, heads: 2, dModel: 8 });
+  const p = initGPT(config, 3);
+  const ids = Array.from({ length: 60 }, (_, i) => (i * 7) % 11);
+  // 7 windows of 6 tokens at offsets 0, 8, …, 48 (targets shifted by one), in batches of 3, 3, 1
+  const windows = Array.from({ length: 7 }, (_, w) => w * 8);
+  const batch = (offsets: number[]) => ({
+    inputs: tf.tensor2d(offsets.map((o) => ids.slice(o, o + 6)), undefined, "int32"),
+    targets: tf.tensor2d(offsets.map((o) => ids.slice(o + 1, o + 7)), undefined, "int32"),
+  });
+  const batches = [batch(windows.slice(0, 3)), batch(windows.slice(3, 6)), batch(windows.slice(6))];
+  assertEquals(batches.map((b) => b.inputs.shape[0]), [3, 3, 1]);
+  const all = batch(windows);
+  const whole = tf.tidy(() => languageModelingLoss(p, config, all).dataSync()[0]);
+  assertAlmostEquals(meanLoss(p, config, batches), whole, 1e-5);
+  assertThrows(() => meanLoss(p, config, []), Error, "no batches");
+  tf.dispose([all.inputs, all.targets, ...batches.flatMap((b) => [b.inputs, b.targets])]);
   disposeGPT(p);
 });

@@ -25,21 +25,21 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Scalar, Tensor, Tensor2D, Variable, Variable2D } from "./tf_types.ts";
-import type { ItSentence } from "./data.ts";
-import { SPECIAL_TOKENS, Vocabulary } from "./tokenizer.ts";
-import { isQuick } from "./env.ts";
-import { initEmbedding, sinusoidalPositionalEncoding } from "./embedding.ts";
-import { paddingMask, scaledDotProductAttention } from "./attention.ts";
+import type { Scalar, Tensor, Tensor2D, Variable, Variable2D } from "../tf_types.ts";
+import type { ItSentence } from "../data.ts";
+import { SPECIAL_TOKENS, Vocabulary } from "../tokenizer.ts";
+import { isQuick } from "../env.ts";
+import { initEmbedding, sinusoidalPositionalEncoding } from "../embedding.ts";
+import { paddingMask, scaledDotProductAttention } from "../attention.ts";
 import {
   encoderBlock,
   encoderBlockParameters,
   type EncoderBlockParams,
   initEncoderBlock,
   type NormPlacement,
-} from "./transformer.ts";
-import { deriveSeeds, initLinear, linear, type LinearParams, matMul2d } from "./kernels.ts";
-import { batchIndices, createOptimizer, fit, type FitResult, type StepReport } from "./train.ts";
+} from "../transformer.ts";
+import { deriveSeeds, initLinear, linear, type LinearParams, matMul2d } from "../kernels.ts";
+import { batchIndices, createOptimizer, fit, type FitResult, type StepReport } from "../train.ts";
 
 /** The size of the coreference model and how it is trained. */
 export interface CorefConfig {

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { assertAllClose } from "../testing/tensor_assert.ts";
+import { assertAllClose } from "../../testing/tensor_assert.ts";
 import {
   attentionLayers,
   chooseHead,
@@ -15,10 +15,10 @@ import {
   referentAttention,
   sentenceAttention,
   trainCoref,
-} from "../lib/coreference.ts";
-import { loadItSentences } from "../lib/data.ts";
-import { createOptimizer } from "../lib/train.ts";
-import { assertNoTensorGrowth, initBackend } from "../lib/tensor.ts";
+} from "../../lib/experiments/coreference.ts";
+import { loadItSentences } from "../../lib/data.ts";
+import { createOptimizer } from "../../lib/train.ts";
+import { assertNoTensorGrowth, initBackend } from "../../lib/tensor.ts";
 
 await initBackend();
 const { train, test } = await loadItSentences();

@@ -14,7 +14,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Vocabulary } from "./tokenizer.ts";
-import { type GPTConfig, gptForward, type GPTParams } from "./gpt.ts";
+import type { GPTConfig, GPTParams } from "./gpt.ts";
+import { gptTokenLogProbs } from "./sampling.ts";
 import { encodeChars } from "./finetune.ts";
 
 /**
@@ -25,8 +26,8 @@ import { encodeChars } from "./finetune.ts";
  *
  * the score GPT-1 (Section 5, zero-shot behaviours) uses to let the pre-trained model answer a
  * multiple-choice question with no supervised step: the candidate with the highest s wins.
- * The candidates run as one batch padded on the right; the causal mask keeps the padding from
- * reaching any scored position. Throws on no candidates, an empty text, a character outside
+ * The candidates run as one batch padded on the right ({@link gptTokenLogProbs}); the causal
+ * mask keeps the padding from reaching any scored position. Throws on no candidates, an empty text, a character outside
  * `vocab`, or a context plus candidate longer than the model's context length.
  */
 export function continuationLogProbs(
@@ -57,15 +58,12 @@ export function continuationLogProbs(
     );
   }
   const padded = rows.map((r) => [...r, ...Array(width - r.length).fill(r[0])]);
-  // log P(next token) at every position but the last: [k, width − 1]; only those leave the device
+  // log P(the next token) at every position, [k, width]: only these numbers leave the device.
+  // The last position has no next token; its target (any id) is never read.
   const next = tf.tidy(() => {
     const x = tf.tensor2d(padded, [rows.length, width], "int32");
-    const logProbs = tf.logSoftmax(
-      gptForward(p, config, x).logits.slice([0, 0, 0], [-1, width - 1, -1]),
-    );
-    const targets = tf.tensor2d(padded.map((r) => r.slice(1)), [rows.length, width - 1], "int32");
-    return tf.sum(tf.mul(logProbs, tf.oneHot(targets, config.vocabSize)), -1)
-      .arraySync() as number[][];
+    const y = tf.tensor2d(padded.map((r) => [...r.slice(1), r[0]]), [rows.length, width], "int32");
+    return gptTokenLogProbs({ params: p, config }, x, y).arraySync();
   });
   return rows.map((r, i) => {
     let sum = 0;

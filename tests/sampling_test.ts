@@ -6,6 +6,7 @@ import {
   generateTokens,
   gptLanguageModel,
   gptLogProbNext,
+  gptTokenLogProbs,
   type LanguageModel,
   nextTokenDistribution,
   sampleIndex,
@@ -364,5 +365,28 @@ Deno.test("gptLogProbNext: the log-softmax of gptForward's last position", () =>
   });
   assertAllClose(tf.tensor1d(logProb), expected, { atol: 1e-5 });
   tf.dispose(expected);
+  disposeGPT(p);
+});
+
+Deno.test("gptTokenLogProbs: at every position, gptLogProbNext's value at the target", async () => {
+  const config = gptConfig({ vocabSize: 9, contextLength: 5, layers: 1, heads: 2, dModel: 8 });
+  const p = initGPT(config, 4);
+  const model = { params: p, config };
+  const rows = [[1, 4, 2, 7], [3, 3, 0, 8]];
+  const targets = [[4, 2, 7, 5], [3, 0, 8, 1]];
+  const ids = tf.tensor2d(rows, [2, 4], "int32");
+  const ys = tf.tensor2d(targets, [2, 4], "int32");
+  const logP = gptTokenLogProbs(model, ids, ys);
+  assertEquals(logP.shape, [2, 4]);
+  const next = gptLogProbNext(p, config);
+  const expected = rows.map((r, b) => r.map((_, t) => next(r.slice(0, t + 1))[targets[b][t]]));
+  assertAllClose(logP, expected, { atol: 1e-5 });
+  assertThrows(
+    () => gptTokenLogProbs(model, ids, tf.tensor2d([[1, 2, 3]], [1, 3], "int32")),
+    Error,
+    "must have the logits' leading shape [2, 4]",
+  );
+  await assertNoTensorGrowth(() => gptTokenLogProbs(model, ids, ys).dispose());
+  tf.dispose([ids, ys, logP]);
   disposeGPT(p);
 });

@@ -26,6 +26,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor2D } from "../tf_types.ts";
 import type { Vocabulary } from "../tokenizer.ts";
+import { embedTokens } from "../embedding.ts";
 import { charVocabulary, encodeCorpus, type FineTuneTasks, type PoemSplits } from "../data.ts";
 import { disposeGPT, type GPTConfig, type GPTParams, initGPT, namedGPTParameters } from "../gpt.ts";
 import {
@@ -253,7 +254,7 @@ function embeddingRows(
     if (!vocab.has(t)) throw new Error(`${caller}: ${JSON.stringify(t)} is not in the vocabulary`);
     return vocab.idOf(t);
   });
-  return tf.gather(p.tokenEmbedding, tf.tensor1d(ids, "int32"));
+  return tf.tidy(() => embedTokens(p.tokenEmbedding, tf.tensor1d(ids, "int32")) as Tensor2D);
 }
 
 /**

@@ -29,6 +29,7 @@ import {
   seq2seqParameters,
   type Seq2SeqParams,
 } from "../transformer.ts";
+import { tidyRecord } from "../tensor.ts";
 import { batchIndices, createOptimizer, fit, type FitResult, type StepReport } from "../train.ts";
 
 /** The size of chapter 05's translator and how it is trained. */
@@ -135,10 +136,10 @@ export function initTranslator(
     positions: "sinusoidal",
   };
   // tidy frees the tensors the initialisers wrap in tf.variable (it keeps the variables)
-  const params = tf.tidy(() => initSeq2Seq(config, settings.seed) as unknown as tf.TensorContainer);
+  const params = tidyRecord(() => initSeq2Seq(config, settings.seed));
   return {
     config,
-    params: params as unknown as Seq2SeqParams,
+    params,
     vocab,
     maxSrc,
     maxTgt,

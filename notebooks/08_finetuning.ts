@@ -335,10 +335,10 @@ for (const name of TASK_NAMES) {
 // handful of deciding words (entailment's test split has four adjective triples), so a model
 // that guesses about one word guesses about a quarter of the examples at once: while this
 // chapter was written, the *same* from-scratch sentiment run scored 0.23, 0.67 and 0.55 with
-// three seeds. So every comparison runs with as many seeds as fit the chapter's ten minutes
-// and compares their means: three when the matrix products run on OpenBLAS (the first line
-// of the chapter says; about 5 minutes), one without it (about 9 minutes).
-// `FT_SEEDS=n deno task chapter 08` chooses n.
+// three seeds. So every comparison runs with three seeds (one in quick mode) and compares
+// their means, on every machine. Only the time depends on the machine: about 100 s a seed when
+// the matrix products run on OpenBLAS (the first line of the chapter says where they run),
+// about 9 minutes a seed without it. `FT_SEEDS=n deno task chapter 08` chooses n.
 
 // %%
 const runs = new Map<string, TransferRun>();

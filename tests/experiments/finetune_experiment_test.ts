@@ -22,7 +22,7 @@ import {
   transferRun,
 } from "../../lib/experiments/finetune_experiment.ts";
 import { assertNoTensorGrowth, initBackend } from "../../lib/tensor.ts";
-import { nativeBlas, useNativeBlas } from "../../lib/blas.ts";
+import { useNativeBlas } from "../../lib/blas.ts";
 import { assertAllClose } from "../../testing/tensor_assert.ts";
 import * as tf from "@tensorflow/tfjs";
 
@@ -263,11 +263,11 @@ Deno.test("accuracyDifferenceError: the standard error of a difference of two pr
   assertThrows(() => accuracyDifferenceError(0.5, 0.5, 0), Error, "positive integer");
 });
 
-Deno.test("fineTuneSettings: by default three seeds with OpenBLAS and one without (quick: one), a count from a number or an environment text, a clear error otherwise", () => {
-  assertEquals(fineTuneSettings(false).seeds, nativeBlas() ? 3 : 1);
+Deno.test("fineTuneSettings: by default three seeds in full mode and one in quick mode, with or without OpenBLAS, a count from a number or an environment text, a clear error otherwise", () => {
+  assertEquals(fineTuneSettings(false).seeds, 3);
   const before = useNativeBlas(false);
   try {
-    assertEquals(fineTuneSettings(false).seeds, 1);
+    assertEquals(fineTuneSettings(false).seeds, 3);
   } finally {
     useNativeBlas(before);
   }

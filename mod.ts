@@ -1,7 +1,8 @@
 /**
  * The teaching kernel of “learn how GPT works by running it”: every idea of the article,
  * as small functions over tfjs tensors, plus the display layer that draws them in Jupyter
- * and in a terminal.
+ * and in a terminal. The chapters' experiment recipes are not part of it: they have their own
+ * entry module, lib/experiments/mod.ts.
  *
  * ```ts
  * import { CharTokenizer, sinusoidalPositionalEncoding, heatmap, show, setup } from "./mod.ts";
@@ -12,6 +13,7 @@
  *
  * @module
  */
+export * from "./lib/env.ts";
 export * from "./lib/tensor.ts";
 export * from "./lib/blas.ts";
 export * from "./lib/tokenizer.ts";
@@ -23,12 +25,9 @@ export * from "./lib/kernels.ts";
 export * from "./lib/attention.ts";
 export * from "./lib/transformer.ts";
 export * from "./lib/train.ts";
-export * from "./lib/translation.ts";
-export * from "./lib/coreference.ts";
 export * from "./lib/gpt.ts";
 export * from "./lib/checkpoint.ts";
 export * from "./lib/objectives.ts";
 export * from "./lib/sampling.ts";
-export * from "./lib/pretraining.ts";
 export * from "./lib/finetune.ts";
-export * from "./lib/finetune_experiment.ts";
+export * from "./lib/prompting.ts";

@@ -19,7 +19,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import type { Tensor } from "./tf_types.ts";
-import { readEnv } from "./tensor.ts";
+import { readEnv } from "./env.ts";
 
 /** The name of the tfjs kernel (wasm backend) that runs a product with `cblas_sgemm`. */
 const NATIVE_GEMM = "NativeGemm";

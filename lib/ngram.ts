@@ -13,8 +13,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Scalar, Tensor1D, Tensor2D, Variable } from "./tf_types.ts";
-import { makeRng } from "./tensor.ts";
+import type { Tensor2D, Variable } from "./tf_types.ts";
+import { makeRng, shapeText } from "./tensor.ts";
+import { embedTokens } from "./embedding.ts";
+import { crossEntropy } from "./objectives.ts";
 
 /** Counts c(a, b) of each pair of neighbouring tokens, with add-α smoothing. */
 export interface BigramModel {
@@ -26,7 +28,8 @@ export interface BigramModel {
   smoothing: number;
 }
 
-function checkIds(ids: readonly number[], vocabSize: number, fn: string): void {
+/** Throws unless every id of a token stream is in [0, V) (`checkIds` in tensor.ts checks a batch tensor). */
+function checkStream(ids: readonly number[], vocabSize: number, fn: string): void {
   ids.forEach((id, i) => {
     if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
       throw new Error(`${fn}: id ${id} at position ${i} is outside [0, ${vocabSize})`);
@@ -37,7 +40,7 @@ function checkIds(ids: readonly number[], vocabSize: number, fn: string): void {
 /** Counts every neighbouring pair in `ids` (a token stream). */
 export function fitBigram(ids: readonly number[], vocabSize: number, smoothing = 1): BigramModel {
   if (!(smoothing >= 0)) throw new Error(`fitBigram: smoothing must be ≥ 0, got ${smoothing}`);
-  checkIds(ids, vocabSize, "fitBigram");
+  checkStream(ids, vocabSize, "fitBigram");
   const counts = Array.from({ length: vocabSize }, () => new Array<number>(vocabSize).fill(0));
   for (let i = 1; i < ids.length; i++) counts[ids[i - 1]][ids[i]]++;
   return { vocabSize, counts, smoothing };
@@ -45,7 +48,7 @@ export function fitBigram(ids: readonly number[], vocabSize: number, smoothing =
 
 /** P(· ∣ prev) = (c(prev, ·) + α) / (c(prev) + αV), a distribution over the V tokens. */
 export function bigramProbabilities(model: BigramModel, prev: number): number[] {
-  checkIds([prev], model.vocabSize, "bigramProbabilities");
+  checkStream([prev], model.vocabSize, "bigramProbabilities");
   const row = model.counts[prev];
   const total = row.reduce((s, c) => s + c, 0) + model.smoothing * model.vocabSize;
   if (total === 0) return row.map(() => 1 / model.vocabSize);
@@ -54,7 +57,7 @@ export function bigramProbabilities(model: BigramModel, prev: number): number[] 
 
 /** Mean negative log-likelihood −(1/N) Σᵢ log P(uᵢ ∣ uᵢ₋₁) over a token stream, in nats. */
 export function bigramLoss(model: BigramModel, ids: readonly number[]): number {
-  checkIds(ids, model.vocabSize, "bigramLoss");
+  checkStream(ids, model.vocabSize, "bigramLoss");
   let sum = 0;
   for (let i = 1; i < ids.length; i++) {
     sum -= Math.log(bigramProbabilities(model, ids[i - 1])[ids[i]]);
@@ -120,22 +123,19 @@ export function countNeuralNgramParameters(p: NeuralNgramParams): number {
 
 /**
  * Logits for a batch of contexts [N, k] (int32 ids):
- * tanh([e(uᵢ₋ₖ); …; e(uᵢ₋₁)] W₁ + b₁) W₂ + b₂, shape [N, V]. Embeddings are a one-hot
- * product so the gradient works on every backend.
+ * tanh([e(uᵢ₋ₖ); …; e(uᵢ₋₁)] W₁ + b₁) W₂ + b₂, shape [N, V]. The embeddings e(u) are the rows
+ * of E, looked up by `embedTokens` (embedding.ts).
  */
 export function neuralNgramLogits(p: NeuralNgramParams, contexts: Tensor2D): Tensor2D {
   if (contexts.rank !== 2 || contexts.shape[1] !== p.context) {
     throw new Error(
-      `neuralNgramLogits: contexts must have shape [N, ${p.context}], got [${
-        contexts.shape.join(", ")
-      }]`,
+      `neuralNgramLogits: contexts must have shape [N, ${p.context}], got ${shapeText(contexts)}`,
     );
   }
   return tf.tidy(() => {
     const [n, k] = contexts.shape;
-    const [V, d] = p.E.shape as [number, number];
-    const oneHot = tf.oneHot(contexts.reshape([-1]) as Tensor1D, V).toFloat();
-    const x = tf.matMul(oneHot, p.E).reshape([n, k * d]);
+    const E = p.E as Tensor2D;
+    const x = embedTokens(E, contexts).reshape([n, k * E.shape[1]]);
     const h = tf.tanh(tf.add(tf.matMul(x, p.W1), p.b1));
     return tf.add(tf.matMul(h, p.W2), p.b2) as Tensor2D;
   });
@@ -159,18 +159,6 @@ export function slidingWindows(
     targets.push(ids[i]);
   }
   return { contexts, targets };
-}
-
-/**
- * Mean cross-entropy −(1/N) Σ log softmax(logits)[target], the negative of the
- * log-likelihood objective per token.
- */
-export function meanCrossEntropy(logits: Tensor2D, targets: Tensor1D): Scalar {
-  return tf.tidy(() => {
-    const logp = tf.logSoftmax(logits);
-    const picked = tf.sum(tf.mul(logp, tf.oneHot(targets, logits.shape[1]).toFloat()), 1);
-    return tf.neg(tf.mean(picked)) as Scalar;
-  });
 }
 
 /** Options for {@link trainNeuralNgram}. */
@@ -198,7 +186,7 @@ export async function trainNeuralNgram(
   ids: readonly number[],
   o: TrainOptions,
 ): Promise<number[]> {
-  checkIds(ids, p.E.shape[0], "trainNeuralNgram");
+  checkStream(ids, p.E.shape[0], "trainNeuralNgram");
   const { contexts, targets } = slidingWindows(ids, p.context, o.padId);
   const rng = makeRng(o.seed);
   const optimizer = tf.train.adam(o.learningRate);
@@ -211,7 +199,7 @@ export async function trainNeuralNgram(
     );
     const x = tf.tensor2d(rows.map((r) => contexts[r]), [rows.length, p.context], "int32");
     const y = tf.tensor1d(rows.map((r) => targets[r]), "int32");
-    const loss = optimizer.minimize(() => meanCrossEntropy(neuralNgramLogits(p, x), y), true, vars);
+    const loss = optimizer.minimize(() => crossEntropy(neuralNgramLogits(p, x), y), true, vars);
     const value = (await loss!.data())[0];
     tf.dispose([x, y, loss!]);
     losses.push(value);
@@ -231,7 +219,7 @@ export function neuralNgramLoss(
   return tf.tidy(() => {
     const x = tf.tensor2d(contexts, [contexts.length, p.context], "int32");
     const y = tf.tensor1d(targets, "int32");
-    return meanCrossEntropy(neuralNgramLogits(p, x), y).dataSync()[0];
+    return crossEntropy(neuralNgramLogits(p, x), y).dataSync()[0];
   });
 }
 

@@ -22,33 +22,121 @@ import * as tf from "@tensorflow/tfjs";
 import type { Scalar, Tensor, Tensor2D } from "./tf_types.ts";
 import type { LMBatch } from "./data.ts";
 import { type GPTConfig, gptForward, type GPTParams } from "./gpt.ts";
+import { shapeText } from "./tensor.ts";
 
-function shapeText(shape: readonly number[]): string {
-  return `[${shape.join(", ")}]`;
-}
-
-/** Options of {@link crossEntropy}. */
+/** Options of {@link targetLogProbs} and {@link crossEntropy}. */
 export interface CrossEntropyOptions {
   /**
-   * Targets equal to this id (e.g. `<pad>`'s id, or −1) are left out: they add nothing to the
-   * sum and are not counted in the mean. Default: none left out.
+   * Targets equal to this id (e.g. `<pad>`'s id, or −1) are left out: their log-probability
+   * is 0, they add nothing to the sum and are not counted in the mean. Default: none left out.
    */
   ignoreIndex?: number;
+}
+
+/** The targets of `logits`, checked: which rows count, and ids safe to one-hot (0 if ignored). */
+function checkTargets(
+  fn: string,
+  logits: Tensor,
+  targets: Tensor,
+  ignoreIndex: number | undefined,
+): { V: number; keep: Float32Array; ids: Int32Array; count: number } {
+  if (logits.rank < 2) {
+    throw new Error(
+      `${fn}: logits must be [..., V] with at least 2 axes, got ${shapeText(logits)}`,
+    );
+  }
+  const V = logits.shape[logits.rank - 1];
+  const lead = logits.shape.slice(0, -1);
+  if (targets.shape.join(",") !== lead.join(",")) {
+    throw new Error(
+      `${fn}: targets ${shapeText(targets)} must have the logits' leading shape ${
+        shapeText(lead)
+      } (logits ${shapeText(logits)})`,
+    );
+  }
+  const ys = targets.dataSync();
+  const keep = new Float32Array(ys.length);
+  const ids = new Int32Array(ys.length);
+  let count = 0;
+  for (let n = 0; n < ys.length; n++) {
+    const y = ys[n];
+    if (y === ignoreIndex) continue;
+    if (!Number.isInteger(y) || y < 0 || y >= V) {
+      throw new Error(
+        `${fn}: target ${y} at flat position ${n} is outside the vocabulary 0 … ${V - 1}` +
+          (ignoreIndex === undefined ? "" : ` and is not the ignored id ${ignoreIndex}`),
+      );
+    }
+    ids[n] = y;
+    keep[n] = 1;
+    count++;
+  }
+  return { V, keep, ids, count };
+}
+
+/**
+ * log softmax(zₙ)[yₙ] for each row zₙ of `z` [N, V] and target id yₙ, [N]: the one-hot product
+ * Σⱼ onehot(yₙ)ⱼ·(zₙⱼ − m) − log Σⱼ exp(zₙⱼ − m), with its gradient written out.
+ */
+function pickLogProbs(z: Tensor2D, ids: Int32Array): Tensor {
+  const [N, V] = z.shape;
+  const f = tf.customGrad((x, save) => {
+    const logits = x as Tensor2D;
+    const oneHot = tf.oneHot(tf.tensor1d(ids, "int32"), V).toFloat();
+    (save as tf.GradSaveFunc)([logits, oneHot]);
+    const shifted = tf.sub(logits, tf.max(logits, -1, true));
+    const logSumExp = tf.log(tf.sum(tf.exp(shifted), -1));
+    return {
+      value: tf.sub(tf.sum(tf.mul(shifted, oneHot), -1), logSumExp),
+      gradFunc: (dy: Tensor, [sz, hot]: Tensor[]) =>
+        tf.mul(tf.sub(hot, tf.softmax(sz)), tf.reshape(dy, [N, 1])),
+    };
+  });
+  return f(z) as Tensor;
+}
+
+/**
+ * The log-probability of each target under its logits, the one place this project turns
+ * logits into log-likelihoods:
+ *
+ *   log P(yₙ ∣ zₙ) = log softmax(zₙ)[yₙ] = z_{n,yₙ} − m − log Σⱼ exp(z_{n,j} − m)
+ *
+ * with zₙ the logits of position n, yₙ its target and m = maxⱼ z_{n,j} (subtracting m keeps
+ * exp from overflowing, so logits of ±10⁴ are fine). `logits` is [..., V] (e.g. [N, V] or
+ * [B, T, V]) and `targets` holds integer ids of the leading shape ([N] or [B, T]); the result
+ * has the targets' shape, with 0 at targets equal to `ignoreIndex`.
+ *
+ * z_{n,yₙ} is picked with a one-hot product, Σⱼ onehot(yₙ)ⱼ·z_{n,j} (the wasm backend has no
+ * gradient for gather), and the gradient is written out instead of derived by tfjs:
+ * ∂ log P(yₙ ∣ zₙ)/∂zₙ = onehot(yₙ) − softmax(zₙ), one pass over the [N, V] logits. The logits
+ * must be finite (a −∞ logit makes its 0 · −∞ in the product NaN).
+ *
+ * {@link crossEntropy} is the negated mean of these; chapter 00's neural model, chapter 04's
+ * "it" model, every GPT loss and the zero-shot scores of prompting.ts all go through it.
+ *
+ * Throws when the shapes do not fit and when a target is outside 0 … V − 1 (and not ignored).
+ */
+export function targetLogProbs(
+  logits: Tensor,
+  targets: Tensor,
+  opts: CrossEntropyOptions = {},
+): Tensor {
+  const { V, keep, ids } = checkTargets("targetLogProbs", logits, targets, opts.ignoreIndex);
+  return tf.tidy(() => {
+    const logP = pickLogProbs(tf.reshape(logits, [-1, V]) as Tensor2D, ids);
+    return tf.reshape(tf.mul(logP, tf.tensor1d(keep)), targets.shape);
+  });
 }
 
 /**
  * The mean negative log-likelihood of `targets` under `logits`, over the targets that are not
  * `ignoreIndex`:
  *
- *   CE = −(1/|S|) Σ_{n ∈ S} log softmax(zₙ)[yₙ],   log softmax(z)[y] = z_y − m − log Σⱼ exp(zⱼ − m)
+ *   CE = −(1/|S|) Σ_{n ∈ S} log softmax(zₙ)[yₙ]
  *
- * with zₙ the logits of position n, yₙ its target, S the positions whose target is not
- * ignored and m = maxⱼ zⱼ (subtracting m keeps exp from overflowing, so logits of ±10⁴ are
- * fine). `logits` is [..., V] (e.g. [N, V] or [B, T, V]) and `targets` holds integer ids of the
- * leading shape ([N] or [B, T]).
- *
- * The gradient is written out (∂CE/∂zₙ = (softmax(zₙ) − onehot(yₙ)) / |S| for n ∈ S, 0 for
- * ignored positions) instead of derived by tfjs, which saves a pass over the [N, V] logits.
+ * with S the positions whose target is not ignored and log softmax(zₙ)[yₙ] from
+ * {@link targetLogProbs} (same shapes: `logits` [..., V], `targets` of the leading shape). Its
+ * gradient is therefore (softmax(zₙ) − onehot(yₙ)) / |S| for n ∈ S, 0 for ignored positions.
  *
  * Throws when the shapes do not fit, when a target is outside 0 … V − 1 (and not ignored),
  * and when every target is ignored — the mean of nothing is undefined, and a batch made only
@@ -59,65 +147,16 @@ export function crossEntropy(
   targets: Tensor,
   opts: CrossEntropyOptions = {},
 ): Scalar {
-  if (logits.rank < 2) {
-    throw new Error(
-      `crossEntropy: logits must be [..., V] with at least 2 axes, got ${shapeText(logits.shape)}`,
-    );
-  }
-  const V = logits.shape[logits.rank - 1];
-  const lead = logits.shape.slice(0, -1);
-  if (targets.shape.join(",") !== lead.join(",")) {
-    throw new Error(
-      `crossEntropy: targets ${shapeText(targets.shape)} must have the logits' leading shape ${
-        shapeText(lead)
-      } (logits ${shapeText(logits.shape)})`,
-    );
-  }
-  const ys = targets.dataSync();
-  const N = ys.length;
   const { ignoreIndex } = opts;
-  // The flat position of each picked logit (row n, column yₙ), and which rows count.
-  const flatIndex = new Int32Array(N);
-  const keep = new Float32Array(N);
-  let count = 0;
-  for (let n = 0; n < N; n++) {
-    const y = ys[n];
-    if (y === ignoreIndex) continue;
-    if (!Number.isInteger(y) || y < 0 || y >= V) {
-      throw new Error(
-        `crossEntropy: target ${y} at flat position ${n} is outside the vocabulary 0 … ${V - 1}` +
-          (ignoreIndex === undefined ? "" : ` and is not the ignored id ${ignoreIndex}`),
-      );
-    }
-    flatIndex[n] = n * V + y;
-    keep[n] = 1;
-    count++;
-  }
+  const { V, keep, ids, count } = checkTargets("crossEntropy", logits, targets, ignoreIndex);
   if (count === 0) {
     throw new Error(
-      `crossEntropy: all ${N} targets equal ignoreIndex ${ignoreIndex}; there is nothing to average`,
+      `crossEntropy: all ${keep.length} targets equal ignoreIndex ${ignoreIndex}; there is nothing to average`,
     );
   }
-  const safeTargets = Int32Array.from(ys, (y) => (y === ignoreIndex ? 0 : y));
   return tf.tidy(() => {
-    const f = tf.customGrad((z, save) => {
-      const z2 = z as Tensor2D;
-      (save as tf.GradSaveFunc)([z2]);
-      const m = tf.max(z2, -1, true);
-      const shifted = tf.sub(z2, m);
-      const logSumExp = tf.log(tf.sum(tf.exp(shifted), -1));
-      const picked = tf.gather(tf.reshape(shifted, [-1]), tf.tensor1d(flatIndex, "int32"));
-      const nll = tf.mul(tf.sub(logSumExp, picked), tf.tensor1d(keep));
-      return {
-        value: tf.div(tf.sum(nll), count) as Scalar,
-        gradFunc: (dy: Tensor, [sz]: Tensor[]) => {
-          const scale = tf.mul(tf.tensor2d(keep, [N, 1]), tf.div(dy, count));
-          const oneHot = tf.oneHot(tf.tensor1d(safeTargets, "int32"), V);
-          return tf.mul(tf.sub(tf.softmax(sz), oneHot), scale);
-        },
-      };
-    });
-    return f(tf.reshape(logits, [N, V])) as Scalar;
+    const logP = pickLogProbs(tf.reshape(logits, [-1, V]) as Tensor2D, ids);
+    return tf.div(tf.neg(tf.sum(tf.mul(logP, tf.tensor1d(keep)))), count) as Scalar;
   });
 }
 
@@ -229,8 +268,8 @@ export function languageModelingLoss(
 ): Scalar {
   if (batch.inputs.shape.join(",") !== batch.targets.shape.join(",")) {
     throw new Error(
-      `languageModelingLoss: inputs ${shapeText(batch.inputs.shape)} and targets ${
-        shapeText(batch.targets.shape)
+      `languageModelingLoss: inputs ${shapeText(batch.inputs)} and targets ${
+        shapeText(batch.targets)
       } must have the same shape`,
     );
   }
@@ -238,4 +277,21 @@ export function languageModelingLoss(
     const { logits } = gptForward(p, config, batch.inputs, { dropoutSeed: opts.dropoutSeed });
     return crossEntropy(logits, batch.targets, { ignoreIndex: opts.ignoreIndex });
   });
+}
+
+/**
+ * The mean cross-entropy (nats per token) of a GPT over every target of `batches`:
+ * −(1/N) Σ log P(target ∣ the window up to it), each batch weighted by its number of tokens.
+ * Its exponential is the perplexity.
+ */
+export function meanLoss(p: GPTParams, config: GPTConfig, batches: readonly LMBatch[]): number {
+  if (batches.length === 0) throw new Error("meanLoss: no batches");
+  let sum = 0;
+  let count = 0;
+  for (const batch of batches) {
+    const n = batch.targets.size;
+    sum += n * tf.tidy(() => languageModelingLoss(p, config, batch).dataSync()[0]);
+    count += n;
+  }
+  return sum / count;
 }

@@ -12,12 +12,16 @@
  * - {@link beamSearch}: keep the `beamWidth` most probable continuations instead of one.
  *
  * The loops take a {@link LanguageModel} — anything that maps a token history to next-token
- * logits — so a hand-built toy model works as well as a GPT ({@link gptLanguageModel}).
+ * logits — so a hand-built toy model works as well as a GPT ({@link gptLanguageModel}). The
+ * same logits, log-softmaxed, are a GPT's log P(next token): {@link gptLogProbNext} for one
+ * history, {@link gptTokenLogProbs} for given tokens at every position of a batch.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { makeRng } from "./tensor.ts";
+import { targetLogProbs } from "./objectives.ts";
+import type { Tensor2D } from "./tf_types.ts";
 import {
   createKVCache,
   disposeKVCache,
@@ -335,6 +339,37 @@ export function gptLanguageModel(
   };
 }
 
+/**
+ * log P(· ∣ context) of a GPT, as `l1Terms` (objectives.ts) asks for it:
+ *
+ *   log P(u ∣ context) = z_u − max z − log Σᵥ exp(zᵥ − max z)
+ *
+ * with z the next-token logits that {@link gptLanguageModel} reads at the context's last
+ * position (the ones the decoding loops sample from; run without a KV cache, so there is
+ * nothing to dispose) and the log-softmax beam search uses. A context longer than the model's
+ * context length keeps its last tokens.
+ */
+export function gptLogProbNext(p: GPTParams, config: GPTConfig): (context: number[]) => number[] {
+  const lm = gptLanguageModel({ params: p, config }, { useCache: false });
+  return (context) => logSoftmax(lm.nextLogits(context), "gptLogProbNext");
+}
+
+/**
+ * How likely a GPT finds given tokens, at every position of a batch in one forward pass:
+ *
+ *   log P(targets[b, t] ∣ ids[b, 0 … t]; Θ) = log softmax(z_{b,t})[targets[b, t]]
+ *
+ * with z = `gptForward`'s logits and the pick of `targetLogProbs` (objectives.ts); `ids` and
+ * `targets` are [B, T] int32, the result [B, T]. With the targets the ids shifted left by
+ * one, these are the terms of L₁ at every position; prompting.ts averages them over a
+ * candidate's tokens (GPT-1's zero-shot score). It has a gradient, for objectives that weigh
+ * each token's log-probability. Throws on targets of another shape or outside the vocabulary.
+ */
+export function gptTokenLogProbs(model: GPTModel, ids: Tensor2D, targets: Tensor2D): Tensor2D {
+  const { params, config } = model;
+  return tf.tidy(() => targetLogProbs(gptForward(params, config, ids).logits, targets) as Tensor2D);
+}
+
 function checkPrompt(name: string, lm: LanguageModel, prompt: readonly number[]): void {
   if (prompt.length === 0) throw new Error(`${name}: the prompt is empty; give at least one token`);
   if (prompt.length > lm.contextLength) {
@@ -431,9 +466,9 @@ export function generateTokens(
   });
 }
 
-/** log softmax(z)ᵢ = zᵢ − max z − log Σⱼ exp(zⱼ − max z). */
-function logSoftmax(z: readonly number[]): number[] {
-  checkFinite("beamSearch", z, "logits");
+/** log softmax(z)ᵢ = zᵢ − max z − log Σⱼ exp(zⱼ − max z); `name` names the caller in errors. */
+function logSoftmax(z: readonly number[], name: string): number[] {
+  checkFinite(name, z, "logits");
   const max = z[argmax(z)];
   const logSum = Math.log(z.reduce((s, x) => s + Math.exp(x - max), 0));
   return z.map((x) => x - max - logSum);
@@ -495,7 +530,7 @@ export function beamSearch(
           continue;
         }
         const z = lm.nextLogits([...prompt, ...b.ids]);
-        const logP = logSoftmax(z);
+        const logP = logSoftmax(z, "beamSearch");
         // only a beam's own top `beamWidth` tokens can survive the cut below; they are taken in
         // the order of the logits, so that ties after rounding still fall as in greedy
         for (const w of topIndices(z, opts.beamWidth).filter((w) => z[w] > -Infinity)) {

@@ -9,6 +9,7 @@ import type { Tensor } from "./tf_types.ts";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { createRequire } from "node:module";
 import { type BlasInfo, loadNativeBlas } from "./blas.ts";
+import { readEnv } from "./env.ts";
 
 /** What {@link initBackend} chose, and why. */
 export interface BackendInfo {
@@ -80,24 +81,6 @@ export async function initBackend(): Promise<BackendInfo> {
     fallbackReason,
   };
   return chosen;
-}
-
-/** Reads an environment variable, or `undefined` when unset or not permitted. */
-export function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Quick mode shrinks every training run so a chapter finishes in seconds (tests use it).
- * On when the environment variable `QUICK` is `1` or `true`.
- */
-export function isQuick(): boolean {
-  const v = readEnv("QUICK");
-  return v === "1" || v === "true";
 }
 
 /**

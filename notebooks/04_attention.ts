@@ -250,6 +250,7 @@ tf.dispose([X, Wq, Wk, Wv, Q, K, V, scores, output, weights, x, mh.output, mh.we
 // “explain” what it does. With words as values, there is no way to mix first and decide later.
 
 // %%
+import { isQuick, loadItSentences, trainingMonitor } from "../mod.ts";
 import {
   attentionLayers,
   chooseHead,
@@ -257,13 +258,10 @@ import {
   corefConfig,
   headAccuracies,
   initCorefModel,
-  isQuick,
-  loadItSentences,
   referentAttention,
   sentenceAttention,
   trainCoref,
-  trainingMonitor,
-} from "../mod.ts";
+} from "../lib/experiments/mod.ts";
 
 const its = await loadItSentences();
 const config = corefConfig(isQuick());
@@ -401,5 +399,5 @@ for (const s of articleSentences) {
 //   changes the initial weights and the batch order): how much does the held-out attention
 //   accuracy move from one seed to the next?
 // - Give the copy head the encoder's outputs as values (`Z = A·H` instead of `A·E` in
-//   `lib/coreference.ts`) and look at the table again: does its attention from “it” still
+//   `lib/experiments/coreference.ts`) and look at the table again: does its attention from “it” still
 //   find the referent, or does the model learn to mix the nouns and decide later?

@@ -30,9 +30,7 @@ import {
   causalMask,
   countParameters,
   encodePairs,
-  exactMatch,
   heatmap,
-  initTranslator,
   isQuick,
   lineChart,
   loadTranslationPairs,
@@ -44,10 +42,14 @@ import {
   table,
   tex,
   trainingMonitor,
+} from "../mod.ts";
+import {
+  exactMatch,
+  initTranslator,
   trainTranslator,
   translate,
   translatorSettings,
-} from "../mod.ts";
+} from "../lib/experiments/mod.ts";
 import * as tf from "@tensorflow/tfjs";
 
 await setup({ title: "05 Decoder 如何做生成式输出" });

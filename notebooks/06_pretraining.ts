@@ -21,19 +21,14 @@
 
 // %%
 import {
-  attentionAtLag,
-  commonCharacterCorpus,
   countGPTParameters,
   disposeGPT,
-  evaluationBatches,
-  fiveCharLineForm,
   GPT1_CONFIG,
   GPT2_SMALL_CONFIG,
   gptForward,
   gptLogProbNext,
   heatmap,
   initGPT,
-  isFiveCharQuatrain,
   isQuick,
   l1Terms,
   loadCheckpoint,
@@ -41,22 +36,29 @@ import {
   md,
   meanLoss,
   outputPath,
-  parameterBreakdown,
   perplexity,
   POEM_SEPARATOR,
-  poemLines,
-  pretrain,
-  pretrainingConfig,
-  pretrainingSettings,
   saveCheckpoint,
   setup,
   show,
   table,
   tex,
   trainingMonitor,
+} from "../mod.ts";
+import {
+  attentionAtLag,
+  commonCharacterCorpus,
+  evaluationBatches,
+  fiveCharLineForm,
+  isFiveCharQuatrain,
+  parameterBreakdown,
+  poemLines,
+  pretrain,
+  pretrainingConfig,
+  pretrainingSettings,
   unigramCrossEntropy,
   writePoem,
-} from "../mod.ts";
+} from "../lib/experiments/mod.ts";
 import * as tf from "@tensorflow/tfjs";
 
 await setup({ title: "06 GPT-1 无监督预训练" });

@@ -28,18 +28,14 @@
 
 // %%
 import {
-  accuracyDifferenceError,
   barChart,
   disposeFineTuneBatch,
   disposeFineTuneHead,
   disposeGPT,
-  embeddingCosine,
-  embeddingLeaning,
   encodeChars,
   fineTuneBatch,
   fineTuneForward,
   fineTuneLoss,
-  fineTuneSettings,
   gptLogProbNext,
   heatmap,
   initFineTune,
@@ -51,26 +47,32 @@ import {
   loadTangPoems,
   md,
   type MultipleChoiceExample,
-  pretrain,
-  pretrainingConfig,
-  pretrainingCorpus,
   progress,
   readEnv,
   setup,
   show,
   table,
+  tex,
+  trainingMonitor,
+  transformInput,
+  zeroShotAccuracy,
+} from "../mod.ts";
+import {
+  accuracyDifferenceError,
+  embeddingCosine,
+  embeddingLeaning,
+  fineTuneSettings,
+  pretrain,
+  pretrainingConfig,
+  pretrainingCorpus,
   TASK_FORMATS,
   TASK_NAMES,
   taskExamples,
   type TaskName,
-  tex,
-  trainingMonitor,
   type TransferRun,
   transferRun,
   type TransferRunOptions,
-  transformInput,
-  zeroShotAccuracy,
-} from "../mod.ts";
+} from "../lib/experiments/mod.ts";
 import * as tf from "@tensorflow/tfjs";
 
 await setup({ title: "08 GPT-1 有监督微调" });
@@ -333,10 +335,10 @@ for (const name of TASK_NAMES) {
 // handful of deciding words (entailment's test split has four adjective triples), so a model
 // that guesses about one word guesses about a quarter of the examples at once: while this
 // chapter was written, the *same* from-scratch sentiment run scored 0.23, 0.67 and 0.55 with
-// three seeds. So every comparison runs with as many seeds as fit the chapter's ten minutes
-// and compares their means: three when the matrix products run on OpenBLAS (the first line
-// of the chapter says; about 5 minutes), one without it (about 9 minutes).
-// `FT_SEEDS=n deno task chapter 08` chooses n.
+// three seeds. So every comparison runs with three seeds (one in quick mode) and compares
+// their means, on every machine. Only the time depends on the machine: about 100 s a seed when
+// the matrix products run on OpenBLAS (the first line of the chapter says where they run),
+// about 9 minutes a seed without it. `FT_SEEDS=n deno task chapter 08` chooses n.
 
 // %%
 const runs = new Map<string, TransferRun>();

@@ -6,7 +6,7 @@ import {
   fitBigram,
   generate,
   initNeuralNgram,
-  meanCrossEntropy,
+  neuralNgramLogits,
   neuralNgramLoss,
   neuralNgramProbabilities,
   slidingWindows,
@@ -35,14 +35,19 @@ Deno.test("sliding windows pad the start and pair each context with its target",
   });
 });
 
-Deno.test("meanCrossEntropy equals −mean log softmax at the targets (hand-computed)", () => {
-  const logits = tf.tensor2d([[2.5, 1.0, -0.5], [0, 0, 0]]);
-  const targets = tf.tensor1d([0, 2], "int32");
-  const z = Math.exp(2.5) + Math.exp(1) + Math.exp(-0.5);
-  const expected = -(Math.log(Math.exp(2.5) / z) + Math.log(1 / 3)) / 2;
-  const loss = meanCrossEntropy(logits, targets);
-  assertAlmostEquals(loss.dataSync()[0], expected, 1e-5);
-  tf.dispose([logits, targets, loss]);
+Deno.test("neuralNgramLoss equals −mean log softmax of the model's logits at the targets (hand-computed)", () => {
+  const p = initNeuralNgram({ vocabSize: 4, context: 2, dEmbed: 3, hidden: 5, seed: 2 });
+  const ids = [1, 2, 3, 1, 0];
+  const { contexts, targets } = slidingWindows(ids, 2, 0);
+  const rows = tf.tidy(() =>
+    neuralNgramLogits(p, tf.tensor2d(contexts, undefined, "int32")).arraySync()
+  );
+  const expected = -rows.reduce((sum, z, i) => {
+    const logZ = Math.log(z.reduce((s, x) => s + Math.exp(x), 0));
+    return sum + z[targets[i]] - logZ;
+  }, 0) / rows.length;
+  assertAlmostEquals(neuralNgramLoss(p, ids, 0), expected, 1e-5);
+  tf.dispose([p.E, p.W1, p.b1, p.W2, p.b2]);
 });
 
 Deno.test("neural model learns a pattern a bigram cannot, without leaking tensors", async () => {

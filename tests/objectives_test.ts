@@ -1,7 +1,8 @@
-// Objectives: cross-entropy against hand-worked values and tfjs's own autodiff of the plain
+// Objectives: the log-probability of each target and the cross-entropy built on it, against
+// hand-worked values and tfjs's own autodiff of the plain
 // formula (and finite differences), the ignore index, stability at ±10⁴, perplexity, GPT-1's L₁
 // on a 5-token stream with a hand-written bigram table, and the GPT language-modelling loss
-// against L₁ computed window by window.
+// against L₁ computed window by window, and its mean over several batches.
 import * as tf from "@tensorflow/tfjs";
 import fc from "fast-check";
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
@@ -11,7 +12,9 @@ import {
   l1Objective,
   l1Terms,
   languageModelingLoss,
+  meanLoss,
   perplexity,
+  targetLogProbs,
 } from "../lib/objectives.ts";
 import { disposeGPT, gptConfig, gptForward, gptParameters, initGPT } from "../lib/gpt.ts";
 import { createAdamW, fit } from "../lib/train.ts";
@@ -35,6 +38,55 @@ Deno.test("crossEntropy: hand-worked values, with and without an ignored target"
   const pad = crossEntropy(logits, tf.tensor1d([1, 1], "int32"), { ignoreIndex: 2 });
   assertAlmostEquals(pad.dataSync()[0], (Math.log(1.503215) + 1 + Math.log(3)) / 2, 1e-5);
   tf.dispose([logits, ce, ignored, pad]);
+});
+
+Deno.test("targetLogProbs: log softmax at each target, in the targets' shape, 0 where ignored", () => {
+  // The rows of the crossEntropy test above: log P = −0.407606 and −log 3.
+  const logits = tf.tensor3d([[[1, 2, 3], [0, 0, 0]]]);
+  const logP = targetLogProbs(logits, tf.tensor2d([[2, 1]], [1, 2], "int32"));
+  assertEquals(logP.shape, [1, 2]);
+  assertAllClose(logP, [[-0.407606, -Math.log(3)]], { atol: 1e-5 });
+  const ignored = targetLogProbs(logits, tf.tensor2d([[2, -1]], [1, 2], "int32"), {
+    ignoreIndex: -1,
+  });
+  assertAllClose(ignored, [[-0.407606, 0]], { atol: 1e-5 });
+  // crossEntropy is their negated mean over the targets that count.
+  const ce = crossEntropy(logits, tf.tensor2d([[2, -1]], [1, 2], "int32"), { ignoreIndex: -1 });
+  assertAlmostEquals(ce.dataSync()[0], 0.407606, 1e-5);
+  assertThrows(
+    () => targetLogProbs(logits, tf.tensor1d([0, 3], "int32")),
+    Error,
+    "targetLogProbs: targets [2] must have the logits' leading shape [1, 2]",
+  );
+  assertThrows(
+    () => targetLogProbs(logits, tf.tensor2d([[0, 3]], [1, 2], "int32")),
+    Error,
+    "targetLogProbs: target 3 at flat position 1 is outside the vocabulary 0 … 2",
+  );
+  tf.dispose([logits, logP, ignored, ce]);
+});
+
+Deno.test("targetLogProbs: its written-out gradient equals tfjs autodiff of log softmax", () => {
+  fc.assert(
+    fc.property(fc.integer(), fc.integer({ min: 2, max: 9 }), (seed, V) => {
+      const rng = makeRng(seed);
+      const N = 5;
+      const ys = Array.from({ length: N }, () => Math.floor(rng() * V));
+      const weights = tf.tensor1d(Array.from({ length: N }, () => rng() * 4 - 2));
+      const z = tf.tensor2d(Array.from({ length: N * V }, () => rng() * 6 - 3), [N, V]);
+      const targets = tf.tensor1d(ys, "int32");
+      // A weighted sum checks that each position's upstream gradient is used.
+      const ours = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(targetLogProbs(x, targets), weights)))(
+        z,
+      );
+      const plain = tf.grad((x: tf.Tensor) =>
+        tf.sum(tf.mul(tf.sum(tf.mul(tf.logSoftmax(x), tf.oneHot(targets, V)), -1), weights))
+      )(z);
+      assertAllClose(ours, plain, { atol: 1e-5 });
+      tf.dispose([z, targets, weights, ours, plain]);
+    }),
+    { numRuns: 25 },
+  );
 });
 
 Deno.test("crossEntropy: [B, T, V] logits give the same value as the flattened [N, V]", () => {
@@ -288,5 +340,25 @@ Deno.test("a tiny GPT overfits a short text to near-zero loss (AdamW, fit, lmBat
   const last = losses[losses.length - 1];
   assert(last < 0.05, `final loss ${last}`);
   optimizer.dispose();
+  disposeGPT(p);
+});
+
+Deno.test("meanLoss: weights batches by tokens, equal to one batch of every window", () => {
+  const config = gptConfig({ vocabSize: 11, contextLength: 6, layers: 1, heads: 2, dModel: 8 });
+  const p = initGPT(config, 3);
+  const ids = Array.from({ length: 60 }, (_, i) => (i * 7) % 11);
+  // 7 windows of 6 tokens at offsets 0, 8, …, 48 (targets shifted by one), in batches of 3, 3, 1
+  const windows = Array.from({ length: 7 }, (_, w) => w * 8);
+  const batch = (offsets: number[]) => ({
+    inputs: tf.tensor2d(offsets.map((o) => ids.slice(o, o + 6)), undefined, "int32"),
+    targets: tf.tensor2d(offsets.map((o) => ids.slice(o + 1, o + 7)), undefined, "int32"),
+  });
+  const batches = [batch(windows.slice(0, 3)), batch(windows.slice(3, 6)), batch(windows.slice(6))];
+  assertEquals(batches.map((b) => b.inputs.shape[0]), [3, 3, 1]);
+  const all = batch(windows);
+  const whole = tf.tidy(() => languageModelingLoss(p, config, all).dataSync()[0]);
+  assertAlmostEquals(meanLoss(p, config, batches), whole, 1e-5);
+  assertThrows(() => meanLoss(p, config, []), Error, "no batches");
+  tf.dispose([all.inputs, all.targets, ...batches.flatMap((b) => [b.inputs, b.targets])]);
   disposeGPT(p);
 });

@@ -5,6 +5,8 @@ import {
   beamSearch,
   generateTokens,
   gptLanguageModel,
+  gptLogProbNext,
+  gptTokenLogProbs,
   type LanguageModel,
   nextTokenDistribution,
   sampleIndex,
@@ -12,7 +14,9 @@ import {
   topK,
   topP,
 } from "../lib/sampling.ts";
-import { gptConfig, initGPT } from "../lib/gpt.ts";
+import { disposeGPT, gptConfig, gptForward, initGPT } from "../lib/gpt.ts";
+import { assertAllClose } from "../testing/tensor_assert.ts";
+import * as tf from "@tensorflow/tfjs";
 import { assertNoTensorGrowth, initBackend, makeRng } from "../lib/tensor.ts";
 
 await initBackend();
@@ -348,4 +352,41 @@ Deno.test("GPT: generation and beam search leave no tensors behind", async () =>
     Error,
     "longer than the context (8)",
   );
+});
+
+Deno.test("gptLogProbNext: the log-softmax of gptForward's last position", () => {
+  const config = gptConfig({ vocabSize: 9, contextLength: 5, layers: 1, heads: 2, dModel: 8 });
+  const p = initGPT(config, 4);
+  const logProb = gptLogProbNext(p, config)([1, 4, 2]);
+  assertAlmostEquals(logProb.reduce((s, x) => s + Math.exp(x), 0), 1, 1e-5);
+  const expected = tf.tidy(() => {
+    const { logits } = gptForward(p, config, tf.tensor2d([[1, 4, 2]], [1, 3], "int32"));
+    return tf.logSoftmax(logits.slice([0, 2, 0], [1, 1, 9]).reshape([9]));
+  });
+  assertAllClose(tf.tensor1d(logProb), expected, { atol: 1e-5 });
+  tf.dispose(expected);
+  disposeGPT(p);
+});
+
+Deno.test("gptTokenLogProbs: at every position, gptLogProbNext's value at the target", async () => {
+  const config = gptConfig({ vocabSize: 9, contextLength: 5, layers: 1, heads: 2, dModel: 8 });
+  const p = initGPT(config, 4);
+  const model = { params: p, config };
+  const rows = [[1, 4, 2, 7], [3, 3, 0, 8]];
+  const targets = [[4, 2, 7, 5], [3, 0, 8, 1]];
+  const ids = tf.tensor2d(rows, [2, 4], "int32");
+  const ys = tf.tensor2d(targets, [2, 4], "int32");
+  const logP = gptTokenLogProbs(model, ids, ys);
+  assertEquals(logP.shape, [2, 4]);
+  const next = gptLogProbNext(p, config);
+  const expected = rows.map((r, b) => r.map((_, t) => next(r.slice(0, t + 1))[targets[b][t]]));
+  assertAllClose(logP, expected, { atol: 1e-5 });
+  assertThrows(
+    () => gptTokenLogProbs(model, ids, tf.tensor2d([[1, 2, 3]], [1, 3], "int32")),
+    Error,
+    "must have the logits' leading shape [2, 4]",
+  );
+  await assertNoTensorGrowth(() => gptTokenLogProbs(model, ids, ys).dispose());
+  tf.dispose([ids, ys, logP]);
+  disposeGPT(p);
 });

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { readEnv } from "../tensor.ts";
+import { readEnv } from "../env.ts";
 import type { ColorMode, TerminalOptions } from "./types.ts";
 
 function detectJupyter(): boolean {

@@ -13,7 +13,7 @@
 import type { Displayable } from "./types.ts";
 import { inJupyter } from "./env.ts";
 import { lineChart } from "./charts.ts";
-import { live, progress, show } from "./mod.ts";
+import { live, progress, show } from "./display.ts";
 
 /** One step as {@link TrainingMonitor.update} receives it (`fit`'s step report fits). */
 export interface MonitorStep {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ColorMode, TerminalOptions } from "./types.ts";
-import { texToUnicode } from "./katex.ts";
+import { texToUnicode } from "./tex_unicode.ts";
 import { displayWidth, padEnd, padStart, wrap } from "./text.ts";
 
 /** Wraps `s` in an ANSI SGR attribute (`on`…`off`), or returns it unchanged without colour. */

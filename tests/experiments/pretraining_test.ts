@@ -1,21 +1,19 @@
 // Chapter 06's experiment code: the unigram baseline against hand-worked values, the fixed
-// evaluation windows against the stream they come from, the mean loss against one big batch,
-// the poem-form measures on hand-written lines (and a property: the lines put back together
-// are the text), the common-character corpus, the log-probabilities L₁ reads, poem writing
-// (no special tokens, reproducible, the prompt kept), attention at a lag on a hand-built
-// trace, and a short pre-training run that lowers the loss without leaking tensors.
+// evaluation windows against the stream they come from, the poem-form measures on hand-written
+// lines (and a property: the lines put back together are the text), the common-character
+// corpus, poem writing (no special tokens, reproducible, the prompt kept), attention at a lag
+// on a hand-built trace, and a short pre-training run that lowers the loss without leaking
+// tensors.
 import * as tf from "@tensorflow/tfjs";
 import fc from "fast-check";
 import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "@std/assert";
-import { assertAllClose } from "../testing/tensor_assert.ts";
+import { assertAllClose } from "../../testing/tensor_assert.ts";
 import {
   attentionAtLag,
   commonCharacterCorpus,
   evaluationBatches,
   fiveCharLineForm,
-  gptLogProbNext,
   isFiveCharQuatrain,
-  meanLoss,
   parameterBreakdown,
   poemLanguageModel,
   poemLines,
@@ -24,19 +22,18 @@ import {
   pretrainingSettings,
   unigramCrossEntropy,
   writePoem,
-} from "../lib/pretraining.ts";
+} from "../../lib/experiments/pretraining.ts";
 import {
   countGPTParameters,
   disposeGPT,
   GPT1_CONFIG,
   GPT2_SMALL_CONFIG,
   gptConfig,
-  gptForward,
   initGPT,
-} from "../lib/gpt.ts";
-import { languageModelingLoss } from "../lib/objectives.ts";
-import { charVocabulary, POEM_SEPARATOR } from "../lib/data.ts";
-import { assertNoTensorGrowth, initBackend } from "../lib/tensor.ts";
+} from "../../lib/gpt.ts";
+import { meanLoss } from "../../lib/objectives.ts";
+import { charVocabulary, POEM_SEPARATOR } from "../../lib/data.ts";
+import { assertNoTensorGrowth, initBackend } from "../../lib/tensor.ts";
 
 await initBackend();
 
@@ -95,22 +92,6 @@ Deno.test("evaluationBatches: evenly spaced windows, targets shifted by one, fix
   tf.dispose([...batches, ...again].flatMap((b) => [b.inputs, b.targets]));
 });
 
-Deno.test("meanLoss: weights batches by tokens, equal to one batch of every window", () => {
-  const config = gptConfig({ vocabSize: 11, contextLength: 6, layers: 1, heads: 2, dModel: 8 });
-  const p = initGPT(config, 3);
-  const ids = Array.from({ length: 60 }, (_, i) => (i * 7) % 11);
-  const batches = evaluationBatches(ids, { contextLength: 6, batchSize: 3, evalWindows: 7 });
-  assertEquals(batches.map((b) => b.inputs.shape[0]), [3, 3, 1]);
-  const all = {
-    inputs: tf.concat(batches.map((b) => b.inputs)) as tf.Tensor2D,
-    targets: tf.concat(batches.map((b) => b.targets)) as tf.Tensor2D,
-  };
-  const whole = tf.tidy(() => languageModelingLoss(p, config, all).dataSync()[0]);
-  assertAlmostEquals(meanLoss(p, config, batches), whole, 1e-5);
-  tf.dispose([all.inputs, all.targets, ...batches.flatMap((b) => [b.inputs, b.targets])]);
-  disposeGPT(p);
-});
-
 Deno.test("poemLines, fiveCharLineForm, isFiveCharQuatrain: hand-written poems", () => {
   assertEquals(poemLines("白日依山尽，黄河入海流。"), ["白日依山尽，", "黄河入海流。"]);
   assertEquals(poemLines("春眠不觉晓，处处闻"), ["春眠不觉晓，", "处处闻"]);
@@ -156,20 +137,6 @@ Deno.test("commonCharacterCorpus: keeps the poems written with the common charac
     "no validation poem",
   );
   assertThrows(() => commonCharacterCorpus(splits, 0), Error, "positive integer");
-});
-
-Deno.test("gptLogProbNext: the log-softmax of gptForward's last position", () => {
-  const config = gptConfig({ vocabSize: 9, contextLength: 5, layers: 1, heads: 2, dModel: 8 });
-  const p = initGPT(config, 4);
-  const logProb = gptLogProbNext(p, config)([1, 4, 2]);
-  assertAlmostEquals(logProb.reduce((s, x) => s + Math.exp(x), 0), 1, 1e-5);
-  const expected = tf.tidy(() => {
-    const { logits } = gptForward(p, config, tf.tensor2d([[1, 4, 2]], [1, 3], "int32"));
-    return tf.logSoftmax(logits.slice([0, 2, 0], [1, 1, 9]).reshape([9]));
-  });
-  assertAllClose(tf.tensor1d(logProb), expected, { atol: 1e-5 });
-  tf.dispose(expected);
-  disposeGPT(p);
 });
 
 Deno.test("poemLanguageModel and writePoem: no specials, the prompt kept, reproducible", async () => {

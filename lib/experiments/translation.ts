@@ -17,9 +17,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Tensor2D } from "./tf_types.ts";
-import { CharTokenizer, WordTokenizer } from "./tokenizer.ts";
-import { encodePairs, type Pair, SEQ2SEQ_SPECIALS, type Seq2SeqVocab } from "./data.ts";
+import type { Tensor2D } from "../tf_types.ts";
+import { CharTokenizer, WordTokenizer } from "../tokenizer.ts";
+import { encodePairs, type Pair, SEQ2SEQ_SPECIALS, type Seq2SeqVocab } from "../data.ts";
 import {
   type DecodeStep,
   greedyDecode,
@@ -28,8 +28,9 @@ import {
   seq2seqLoss,
   seq2seqParameters,
   type Seq2SeqParams,
-} from "./transformer.ts";
-import { batchIndices, createOptimizer, fit, type FitResult, type StepReport } from "./train.ts";
+} from "../transformer.ts";
+import { tidyRecord } from "../tensor.ts";
+import { batchIndices, createOptimizer, fit, type FitResult, type StepReport } from "../train.ts";
 
 /** The size of chapter 05's translator and how it is trained. */
 export interface TranslatorSettings {
@@ -135,10 +136,10 @@ export function initTranslator(
     positions: "sinusoidal",
   };
   // tidy frees the tensors the initialisers wrap in tf.variable (it keeps the variables)
-  const params = tf.tidy(() => initSeq2Seq(config, settings.seed) as unknown as tf.TensorContainer);
+  const params = tidyRecord(() => initSeq2Seq(config, settings.seed));
   return {
     config,
-    params: params as unknown as Seq2SeqParams,
+    params,
     vocab,
     maxSrc,
     maxTgt,

@@ -19,8 +19,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { CharTokenizer, type Vocabulary } from "./tokenizer.ts";
-import type { Tensor } from "./tf_types.ts";
+import { CharTokenizer, type Vocabulary } from "../tokenizer.ts";
+import type { Tensor } from "../tf_types.ts";
 import {
   charVocabulary,
   encodeCorpus,
@@ -28,24 +28,23 @@ import {
   lmBatches,
   POEM_SEPARATOR,
   type PoemSplits,
-} from "./data.ts";
+} from "../data.ts";
 import {
   type GPTConfig,
   gptConfig,
-  gptForward,
   gptParameters,
   gptParameterShapes,
   type GPTParams,
-} from "./gpt.ts";
-import { languageModelingLoss } from "./objectives.ts";
-import { createAdamW, fit, type FitResult, type StepReport, warmupCosine } from "./train.ts";
+} from "../gpt.ts";
+import { languageModelingLoss } from "../objectives.ts";
+import { createAdamW, fit, type FitResult, type StepReport, warmupCosine } from "../train.ts";
 import {
   type DisposableLanguageModel,
   generateTokens,
   gptLanguageModel,
   type GPTModel,
   type SamplingOptions,
-} from "./sampling.ts";
+} from "../sampling.ts";
 
 /** The size of chapter 06's model, its corpus and how it is trained. */
 export interface PretrainingSettings {
@@ -343,23 +342,6 @@ export function evaluationBatches(
   return batches;
 }
 
-/**
- * The mean cross-entropy (nats per token) of a GPT over every target of `batches`:
- * −(1/N) Σ log P(target ∣ the window up to it), each batch weighted by its number of tokens.
- * Its exponential is the perplexity.
- */
-export function meanLoss(p: GPTParams, config: GPTConfig, batches: readonly LMBatch[]): number {
-  if (batches.length === 0) throw new Error("meanLoss: no batches");
-  let sum = 0;
-  let count = 0;
-  for (const batch of batches) {
-    const n = batch.targets.size;
-    sum += n * tf.tidy(() => languageModelingLoss(p, config, batch).dataSync()[0]);
-    count += n;
-  }
-  return sum / count;
-}
-
 /** Options of {@link pretrain}. */
 export interface PretrainOptions {
   /** The validation loss, run after every `evalEvery` steps and after the last. */
@@ -406,20 +388,6 @@ export async function pretrain(
   } finally {
     optimizer.dispose();
   }
-}
-
-/**
- * log P(· ∣ context) of a GPT, as {@link l1Terms} asks for it: the log-softmax of the logits
- * at the context's last position (the context must fit the model's context length).
- */
-export function gptLogProbNext(p: GPTParams, config: GPTConfig): (context: number[]) => number[] {
-  return (context) =>
-    tf.tidy(() => {
-      const x = tf.tensor2d([context], [1, context.length], "int32");
-      const { logits } = gptForward(p, config, x);
-      const last = logits.slice([0, context.length - 1, 0], [1, 1, config.vocabSize]);
-      return Array.from(tf.logSoftmax(tf.reshape(last, [1, config.vocabSize])).dataSync());
-    });
 }
 
 /**

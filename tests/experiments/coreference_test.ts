@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { assertAllClose } from "../testing/tensor_assert.ts";
+import { assertAllClose } from "../../testing/tensor_assert.ts";
 import {
   attentionLayers,
   chooseHead,
@@ -15,10 +15,10 @@ import {
   referentAttention,
   sentenceAttention,
   trainCoref,
-} from "../lib/coreference.ts";
-import { loadItSentences } from "../lib/data.ts";
-import { createOptimizer } from "../lib/train.ts";
-import { assertNoTensorGrowth, initBackend } from "../lib/tensor.ts";
+} from "../../lib/experiments/coreference.ts";
+import { loadItSentences } from "../../lib/data.ts";
+import { createOptimizer } from "../../lib/train.ts";
+import { assertNoTensorGrowth, initBackend } from "../../lib/tensor.ts";
 
 await initBackend();
 const { train, test } = await loadItSentences();
@@ -68,7 +68,7 @@ Deno.test("coreference: errors name what was expected and what was given", () =>
   assertThrows(
     () => corefForward(model, tf.tensor2d([[2.5]]) as tf.Tensor2D, [0]),
     Error,
-    "expected int32 ids [B, T], got float32 [1, 1]",
+    "corefForward: ids must be int32, got float32",
   );
   assertThrows(
     () => corefForward(model, tf.tensor2d([[2, 999]], undefined, "int32"), [0]),
@@ -76,7 +76,11 @@ Deno.test("coreference: errors name what was expected and what was given", () =>
     `token id 999 is outside the vocabulary [0, ${model.vocab.size})`,
   );
   const long = tf.zeros([1, model.maxLen + 1], "int32") as tf.Tensor2D;
-  assertThrows(() => corefForward(model, long, [0]), Error, `exceeds the model's maxLen`);
+  assertThrows(
+    () => corefForward(model, long, [0]),
+    Error,
+    `${model.maxLen + 1} tokens exceed the model's maxLen ${model.maxLen}`,
+  );
   assertThrows(
     () => referentAttention(model, test, { layer: 2, head: 0 }),
     Error,

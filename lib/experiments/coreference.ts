@@ -25,21 +25,23 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Scalar, Tensor, Tensor2D, Variable, Variable2D } from "./tf_types.ts";
-import type { ItSentence } from "./data.ts";
-import { SPECIAL_TOKENS, Vocabulary } from "./tokenizer.ts";
-import { isQuick } from "./tensor.ts";
-import { initEmbedding, sinusoidalPositionalEncoding } from "./embedding.ts";
-import { paddingMask, scaledDotProductAttention } from "./attention.ts";
+import type { Scalar, Tensor, Tensor2D, Variable, Variable2D } from "../tf_types.ts";
+import type { ItSentence } from "../data.ts";
+import { SPECIAL_TOKENS, Vocabulary } from "../tokenizer.ts";
+import { isQuick } from "../env.ts";
+import { embedTokens, initEmbedding, sinusoidalPositionalEncoding } from "../embedding.ts";
+import { crossEntropy } from "../objectives.ts";
+import { checkIds, tidyRecord } from "../tensor.ts";
+import { paddingMask, scaledDotProductAttention } from "../attention.ts";
 import {
   encoderBlock,
   encoderBlockParameters,
   type EncoderBlockParams,
   initEncoderBlock,
   type NormPlacement,
-} from "./transformer.ts";
-import { deriveSeeds, initLinear, linear, type LinearParams, matMul2d } from "./kernels.ts";
-import { batchIndices, createOptimizer, fit, type FitResult, type StepReport } from "./train.ts";
+} from "../transformer.ts";
+import { deriveSeeds, initLinear, linear, type LinearParams, matMul2d } from "../kernels.ts";
+import { batchIndices, createOptimizer, fit, type FitResult, type StepReport } from "../train.ts";
 
 /** The size of the coreference model and how it is trained. */
 export interface CorefConfig {
@@ -225,19 +227,18 @@ export interface CorefOutput {
  *   E = UWₑ,   A = softmax((HW_q + b_q)(EW_k + b_k)ᵀ/√d_model + M),   Z = A·E
  *   logits_b = Z[b, it_b]·Wₑᵀ
  *
- * The row at "it" is picked with a one-hot product (gather has no gradient on wasm). Throws
- * on ids of the wrong rank, dtype or length, or an `itIndex` of the wrong length or outside
- * the sentence.
+ * UWₑ is `embedTokens`; the row at "it" is picked with a one-hot product (gather has no
+ * gradient on wasm). Throws on ids of the wrong rank, dtype or length or outside the
+ * vocabulary (`checkIds`), or an `itIndex` of the wrong length or outside the sentence.
  */
 export function corefForward(model: CorefModel, ids: Tensor2D, itIndex: number[]): CorefOutput {
   const fn = "corefForward";
-  if (ids.rank !== 2 || ids.dtype !== "int32") {
-    throw new Error(`${fn}: expected int32 ids [B, T], got ${ids.dtype} [${ids.shape.join(", ")}]`);
-  }
+  checkIds(ids, fn, {
+    vocabSize: model.vocab.size,
+    maxLength: model.maxLen,
+    lengthName: "model's maxLen",
+  });
   const [B, T] = ids.shape;
-  if (T > model.maxLen) {
-    throw new Error(`${fn}: length ${T} exceeds the model's maxLen ${model.maxLen}`);
-  }
   if (itIndex.length !== B) {
     throw new Error(`${fn}: ${B} sentences but ${itIndex.length} positions of "it"`);
   }
@@ -248,16 +249,9 @@ export function corefForward(model: CorefModel, ids: Tensor2D, itIndex: number[]
   }
   const { params: p, config: cfg } = model;
   const d = cfg.dModel;
-  for (const id of ids.dataSync()) {
-    if (id < 0 || id >= model.vocab.size) {
-      throw new Error(`${fn}: token id ${id} is outside the vocabulary [0, ${model.vocab.size})`);
-    }
-  }
-  return tf.tidy(() => {
+  return tidyRecord((): CorefOutput => {
     const mask = paddingMask(ids, model.vocab.idOf(SPECIAL_TOKENS.pad));
-    // one-hot product instead of gather: the same rows of Wₑ, with a gradient on wasm
-    const U = tf.oneHot(ids.reshape([-1]), model.vocab.size).toFloat() as Tensor2D;
-    const words = matMul2d(U, p.embedding).reshape([B, T, d]);
+    const words = embedTokens(p.embedding, ids);
     let h: Tensor = tf.add(words, sinusoidalPositionalEncoding(T, d));
     const weights: Tensor[] = [];
     for (const block of p.blocks) {
@@ -272,20 +266,19 @@ export function corefForward(model: CorefModel, ids: Tensor2D, itIndex: number[]
     const pick = tf.oneHot(tf.tensor1d(itIndex, "int32"), T).toFloat().reshape([B, 1, T, 1]);
     const z = tf.sum(tf.mul(copy.output, pick), [1, 2]) as Tensor2D;
     return { logits: matMul2d(z, p.embedding, true), weights };
-  }) as unknown as CorefOutput;
+  });
 }
 
 /**
- * The training loss: the mean cross-entropy of the referent's word,
- * L = −(1/B) Σ_b log P(referent_b ∣ sentence_b).
+ * The training loss: the mean cross-entropy of the referent's word ({@link crossEntropy} of
+ * the logits at "it"), L = −(1/B) Σ_b log P(referent_b ∣ sentence_b).
  */
 export function corefLoss(model: CorefModel, batch: CorefBatch): Scalar {
   return tf.tidy(() => {
     const ids = tf.tensor2d(batch.ids, undefined, "int32");
     const { logits } = corefForward(model, ids, batch.itIndex);
-    const target = tf.oneHot(tf.tensor1d(batch.target, "int32"), model.vocab.size);
-    return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), target), -1)));
-  }) as Scalar;
+    return crossEntropy(logits, tf.tensor1d(batch.target, "int32"));
+  });
 }
 
 /** Options of {@link trainCoref}. */

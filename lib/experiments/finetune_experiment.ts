@@ -24,17 +24,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Tensor2D } from "./tf_types.ts";
-import type { Vocabulary } from "./tokenizer.ts";
-import { charVocabulary, encodeCorpus, type FineTuneTasks, type PoemSplits } from "./data.ts";
-import {
-  disposeGPT,
-  type GPTConfig,
-  gptForward,
-  type GPTParams,
-  initGPT,
-  namedGPTParameters,
-} from "./gpt.ts";
+import type { Tensor2D } from "../tf_types.ts";
+import type { Vocabulary } from "../tokenizer.ts";
+import { embedTokens } from "../embedding.ts";
+import { charVocabulary, encodeCorpus, type FineTuneTasks, type PoemSplits } from "../data.ts";
+import { disposeGPT, type GPTConfig, type GPTParams, initGPT, namedGPTParameters } from "../gpt.ts";
 import {
   disposeFineTuneBatch,
   disposeFineTuneHead,
@@ -47,14 +41,13 @@ import {
   predictClasses,
   type TaskInput,
   type TaskKind,
-} from "./finetune.ts";
+} from "../finetune.ts";
 import {
   commonCharacterPoems,
   type PretrainingSettings,
   pretrainingSettings,
 } from "./pretraining.ts";
-import { batchIndices, createAdamW, fit, type StepReport, warmupCosine } from "./train.ts";
-import { nativeBlas } from "./blas.ts";
+import { batchIndices, createAdamW, fit, type StepReport, warmupCosine } from "../train.ts";
 
 /** The names of chapter 08's tasks (the keys of `FineTuneTasks`). */
 export type TaskName = keyof FineTuneTasks;
@@ -113,10 +106,10 @@ export interface FineTuneSettings {
  * about 1,000 steps before it has sorted the feeling characters by mood; every fine-tuning
  * run takes 80 steps of 16 examples, about two epochs (quick: 20 steps of 8, measured on the
  * first 60 examples of each split — enough to run, not to compare) at a peak learning rate
- * of 10⁻³, with λ = 0.5. `opts.seeds` (a number, or the text of an environment variable)
- * sets how many seeds experiment 1 runs. By default, as many as fit the chapter's 10 minutes:
- * 3 in full mode when the matrix products run on OpenBLAS (blas.ts; about 5 minutes), else
- * 1 (about 9 minutes on XNNPACK; quick mode always 1).
+ * of 10⁻³, with λ = 0.5. Experiment 1 runs 3 seeds in full mode and 1 in quick mode, on
+ * every machine: the protocol does not depend on the hardware, only the time does (about
+ * 100 s a seed with the matrix products on OpenBLAS, about 9 minutes a seed on XNNPACK).
+ * `opts.seeds` (a number, or the text of an environment variable) overrides the count.
  *
  * Throws when `seeds` is not a whole number from 1 to 10.
  */
@@ -125,7 +118,7 @@ export function fineTuneSettings(
   opts: { seeds?: number | string } = {},
 ): FineTuneSettings {
   const base = pretrainingSettings(quick);
-  const seeds = Number(opts.seeds ?? (!quick && nativeBlas() ? 3 : 1));
+  const seeds = Number(opts.seeds ?? (quick ? 1 : 3));
   if (!Number.isInteger(seeds) || seeds < 1 || seeds > 10) {
     throw new Error(
       `fineTuneSettings: seeds must be a whole number from 1 to 10, got ${
@@ -260,7 +253,7 @@ function embeddingRows(
     if (!vocab.has(t)) throw new Error(`${caller}: ${JSON.stringify(t)} is not in the vocabulary`);
     return vocab.idOf(t);
   });
-  return tf.gather(p.tokenEmbedding, tf.tensor1d(ids, "int32"));
+  return tf.tidy(() => embedTokens(p.tokenEmbedding, tf.tensor1d(ids, "int32")) as Tensor2D);
 }
 
 /**
@@ -287,88 +280,6 @@ export function embeddingCosine(
     const [ea, eb] = [mean(a), mean(b)];
     return tf.div(tf.sum(tf.mul(ea, eb)), tf.mul(tf.norm(ea), tf.norm(eb))).dataSync()[0];
   });
-}
-
-/**
- * How likely the language model finds each candidate continuation of a context, before any
- * fine-tuning: the mean log-probability of its tokens,
- *
- *   s(a) = (1/|a|) Σₜ log P(aₜ ∣ context, a₁ … aₜ₋₁; Θ)
- *
- * the score GPT-1 (Section 5, zero-shot behaviours) uses to let the pre-trained model answer a
- * multiple-choice question with no supervised step: the candidate with the highest s wins.
- * The candidates run as one batch padded on the right; the causal mask keeps the padding from
- * reaching any scored position. Throws on no candidates, an empty text, a character outside
- * `vocab`, or a context plus candidate longer than the model's context length.
- */
-export function continuationLogProbs(
-  p: GPTParams,
-  config: GPTConfig,
-  vocab: Vocabulary,
-  context: string,
-  candidates: readonly string[],
-): number[] {
-  if (candidates.length === 0) throw new Error("continuationLogProbs: no candidates");
-  const encode = (text: string, name: string) => {
-    const ids = encodeChars(vocab, text, name);
-    const unknown = [...text].find((c) => !vocab.has(c));
-    if (unknown !== undefined) {
-      throw new Error(
-        `continuationLogProbs: ${JSON.stringify(unknown)} in ${name} is not in the vocabulary`,
-      );
-    }
-    return ids;
-  };
-  const prefix = encode(context, "the context");
-  const rows = candidates.map((c, i) => [...prefix, ...encode(c, `candidate ${i}`)]);
-  const width = Math.max(...rows.map((r) => r.length));
-  if (width > config.contextLength) {
-    throw new Error(
-      `continuationLogProbs: context plus candidate is ${width} tokens, more than the ` +
-        `model's context length ${config.contextLength}`,
-    );
-  }
-  const padded = rows.map((r) => [...r, ...Array(width - r.length).fill(r[0])]);
-  // log P(next token) at every position but the last: [k, width − 1]; only those leave the device
-  const next = tf.tidy(() => {
-    const x = tf.tensor2d(padded, [rows.length, width], "int32");
-    const logProbs = tf.logSoftmax(
-      gptForward(p, config, x).logits.slice([0, 0, 0], [-1, width - 1, -1]),
-    );
-    const targets = tf.tensor2d(padded.map((r) => r.slice(1)), [rows.length, width - 1], "int32");
-    return tf.sum(tf.mul(logProbs, tf.oneHot(targets, config.vocabSize)), -1)
-      .arraySync() as number[][];
-  });
-  return rows.map((r, i) => {
-    let sum = 0;
-    for (let t = prefix.length; t < r.length; t++) sum += next[i][t - 1];
-    return sum / (r.length - prefix.length);
-  });
-}
-
-/**
- * GPT-1's zero-shot heuristic for multiple choice on a set of questions: the share for which
- * the candidate with the highest {@link continuationLogProbs} score (the first on a tie) is
- * the right one.
- */
-export function zeroShotAccuracy(
-  p: GPTParams,
-  config: GPTConfig,
-  vocab: Vocabulary,
-  questions: readonly { context: string; candidates: readonly string[]; label: number }[],
-): number {
-  if (questions.length === 0) throw new Error("zeroShotAccuracy: no questions");
-  let right = 0;
-  for (const q of questions) {
-    if (!Number.isInteger(q.label) || q.label < 0 || q.label >= q.candidates.length) {
-      throw new Error(
-        `zeroShotAccuracy: label ${q.label} is not one of the ${q.candidates.length} candidates`,
-      );
-    }
-    const s = continuationLogProbs(p, config, vocab, q.context, q.candidates);
-    if (s.indexOf(Math.max(...s)) === q.label) right++;
-  }
-  return right / questions.length;
 }
 
 /** A task's examples as model inputs and labels. */

@@ -1,17 +1,15 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { charVocabulary, type FineTuneTasks } from "../lib/data.ts";
-import { disposeGPT, gptConfig, initGPT, namedGPTParameters } from "../lib/gpt.ts";
-import { gptLogProbNext } from "../lib/pretraining.ts";
+import { charVocabulary, type FineTuneTasks } from "../../lib/data.ts";
+import { disposeGPT, gptConfig, initGPT, namedGPTParameters } from "../../lib/gpt.ts";
 import {
   disposeFineTuneBatch,
   disposeFineTuneHead,
   fineTuneBatch,
   predictClasses,
-} from "../lib/finetune.ts";
+} from "../../lib/finetune.ts";
 import {
   accuracy,
   accuracyDifferenceError,
-  continuationLogProbs,
   embeddingCosine,
   embeddingLeaning,
   fineTuneSettings,
@@ -22,11 +20,10 @@ import {
   taskText,
   transferBody,
   transferRun,
-  zeroShotAccuracy,
-} from "../lib/finetune_experiment.ts";
-import { assertNoTensorGrowth, initBackend } from "../lib/tensor.ts";
-import { nativeBlas, useNativeBlas } from "../lib/blas.ts";
-import { assertAllClose } from "../testing/tensor_assert.ts";
+} from "../../lib/experiments/finetune_experiment.ts";
+import { assertNoTensorGrowth, initBackend } from "../../lib/tensor.ts";
+import { useNativeBlas } from "../../lib/blas.ts";
+import { assertAllClose } from "../../testing/tensor_assert.ts";
 import * as tf from "@tensorflow/tfjs";
 
 await initBackend();
@@ -266,11 +263,11 @@ Deno.test("accuracyDifferenceError: the standard error of a difference of two pr
   assertThrows(() => accuracyDifferenceError(0.5, 0.5, 0), Error, "positive integer");
 });
 
-Deno.test("fineTuneSettings: by default three seeds with OpenBLAS and one without (quick: one), a count from a number or an environment text, a clear error otherwise", () => {
-  assertEquals(fineTuneSettings(false).seeds, nativeBlas() ? 3 : 1);
+Deno.test("fineTuneSettings: by default three seeds in full mode and one in quick mode, with or without OpenBLAS, a count from a number or an environment text, a clear error otherwise", () => {
+  assertEquals(fineTuneSettings(false).seeds, 3);
   const before = useNativeBlas(false);
   try {
-    assertEquals(fineTuneSettings(false).seeds, 1);
+    assertEquals(fineTuneSettings(false).seeds, 3);
   } finally {
     useNativeBlas(before);
   }
@@ -283,57 +280,5 @@ Deno.test("fineTuneSettings: by default three seeds with OpenBLAS and one withou
       Error,
       "seeds must be a whole number from 1 to 10",
     );
-  }
-});
-
-Deno.test("continuationLogProbs: the mean log P of each candidate's tokens, one context at a time", async () => {
-  const p = initGPT(config, 5);
-  try {
-    // Independently: one forward pass per predicted token (gptLogProbNext), no batch, no padding.
-    const logProbNext = gptLogProbNext(p, config);
-    const expected = (context: string, candidate: string) => {
-      const ids = vocab.encode([...context, ...candidate]);
-      const n = [...candidate].length;
-      let sum = 0;
-      for (let t = ids.length - n; t < ids.length; t++) sum += logProbNext(ids.slice(0, t))[ids[t]];
-      return sum / n;
-    };
-    const candidates = ["回家", "看", "饮酒春", "花"]; // lengths 2, 1, 3, 1: padded to 3
-    const scores = continuationLogProbs(p, config, vocab, "雨夜", candidates);
-    assertAllClose(scores, candidates.map((c) => expected("雨夜", c)), { atol: 1e-4 });
-    // each row is scored alone: reordering the candidates reorders the scores
-    const reversed = continuationLogProbs(p, config, vocab, "雨夜", [...candidates].reverse());
-    assertAllClose(reversed, [...scores].reverse(), { atol: 1e-5 });
-    for (const s of scores) assert(s < 0);
-
-    const questions = [
-      { context: "雨夜", candidates, label: scores.indexOf(Math.max(...scores)) },
-      { context: "雨夜", candidates, label: scores.indexOf(Math.min(...scores)) },
-    ];
-    assertEquals(zeroShotAccuracy(p, config, vocab, questions), 0.5);
-    assertEquals(zeroShotAccuracy(p, config, vocab, questions.slice(0, 1)), 1);
-    await assertNoTensorGrowth(() => continuationLogProbs(p, config, vocab, "春日", candidates));
-
-    assertThrows(() => continuationLogProbs(p, config, vocab, "雨夜", []), Error, "no candidates");
-    assertThrows(() => continuationLogProbs(p, config, vocab, "", ["回家"]), Error, "context");
-    assertThrows(
-      () => continuationLogProbs(p, config, vocab, "雨夜", ["回家", ""]),
-      Error,
-      "candidate 1",
-    );
-    assertThrows(() => continuationLogProbs(p, config, vocab, "雨夜", ["龙"]), Error, "龙");
-    assertThrows(
-      () => continuationLogProbs(p, config, vocab, "春".repeat(15), ["回家"]),
-      Error,
-      "17 tokens, more than the model's context length 16",
-    );
-    assertThrows(
-      () => zeroShotAccuracy(p, config, vocab, [{ context: "雨夜", candidates, label: 4 }]),
-      Error,
-      "label 4 is not one of the 4 candidates",
-    );
-    assertThrows(() => zeroShotAccuracy(p, config, vocab, []), Error, "no questions");
-  } finally {
-    disposeGPT(p);
   }
 });

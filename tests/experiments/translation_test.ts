@@ -3,8 +3,8 @@
 // tensors; the greedy-decoding trace must be consistent with itself.
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
-import { assertNoTensorGrowth, initBackend } from "../lib/tensor.ts";
-import { buildSeq2SeqVocab, loadTranslationPairs } from "../lib/data.ts";
+import { assertNoTensorGrowth, initBackend } from "../../lib/tensor.ts";
+import { buildSeq2SeqVocab, loadTranslationPairs } from "../../lib/data.ts";
 import {
   disposeTranslator,
   exactMatch,
@@ -14,7 +14,7 @@ import {
   translationLoss,
   translatorLearningRate,
   translatorSettings,
-} from "../lib/translation.ts";
+} from "../../lib/experiments/translation.ts";
 
 Deno.test("translatorLearningRate: linear warm-up, then cosine decay to α/10", () => {
   const s = { ...translatorSettings(false), learningRate: 0.004, warmupSteps: 20, steps: 220 };

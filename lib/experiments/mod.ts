@@ -1,0 +1,22 @@
+/**
+ * The chapters' experiments: each chapter's recipe (its corpus, model size, training run and
+ * measurements) built from the teaching kernel. The kernel's API (mod.ts) does not include
+ * them; a chapter imports both.
+ *
+ * - coreference.ts — chapter 04: a model trained to say what "it" refers to, and which of its
+ *   attention heads looks at the referent;
+ * - translation.ts — chapter 05: a Chinese → English encoder–decoder, trained and measured;
+ * - pretraining.ts — chapter 06: a small GPT pre-trained on Tang poems, against a unigram
+ *   baseline, writing quatrains;
+ * - finetune_experiment.ts — chapter 08: GPT-1's transfer experiments in miniature.
+ *
+ * ```ts
+ * import { corefConfig, initCorefModel, trainCoref } from "../lib/experiments/mod.ts";
+ * ```
+ *
+ * @module
+ */
+export * from "./coreference.ts";
+export * from "./translation.ts";
+export * from "./pretraining.ts";
+export * from "./finetune_experiment.ts";

@@ -22,6 +22,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Scalar, Tensor, Tensor2D } from "./tf_types.ts";
 import type { LMBatch } from "./data.ts";
 import { type GPTConfig, gptForward, type GPTParams } from "./gpt.ts";
+import { type Seq2SeqConfig, seq2seqForward, type Seq2SeqParams } from "./transformer.ts";
 import { shapeText } from "./tensor.ts";
 
 /** Options of {@link targetLogProbs} and {@link crossEntropy}. */
@@ -294,4 +295,31 @@ export function meanLoss(p: GPTParams, config: GPTConfig, batches: readonly LMBa
     count += n;
   }
   return sum / count;
+}
+
+/**
+ * The teacher-forced training loss: mean cross-entropy of the targets `tgtOut` [B, T]
+ * (tgtIn shifted left by one) under the model's predictions, over non-padding targets only:
+ *
+ *   L = −(1/N) Σ_{t: tgtOut_t ≠ pad} log P(tgtOut_t ∣ src, tgtIn_{≤t})
+ */
+export function seq2seqLoss(
+  p: Seq2SeqParams,
+  cfg: Seq2SeqConfig,
+  src: Tensor2D,
+  tgtIn: Tensor2D,
+  tgtOut: Tensor2D,
+  padId: number,
+): Scalar {
+  if (tgtOut.shape.join() !== tgtIn.shape.join()) {
+    throw new Error(
+      `seq2seqLoss: tgtOut [${tgtOut.shape.join(", ")}] and tgtIn [${
+        tgtIn.shape.join(", ")
+      }] differ in shape`,
+    );
+  }
+  return tf.tidy(() => {
+    const { logits } = seq2seqForward(p, cfg, src, tgtIn, { padId });
+    return crossEntropy(logits, tgtOut, { ignoreIndex: padId });
+  }) as Scalar;
 }

@@ -14,7 +14,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Scalar, Tensor, Tensor2D, Variable, Variable1D, Variable2D } from "./tf_types.ts";
+import type { Tensor, Tensor2D, Variable, Variable1D, Variable2D } from "./tf_types.ts";
 import { assertModelSizes, assertRank, tidyRecord } from "./tensor.ts";
 import {
   embedTokens,
@@ -700,37 +700,6 @@ export function seq2seqForward(
     const dec = seq2seqDecode(p, cfg, enc.memory, src, tgtIn, opts);
     return { logits: dec.logits, trace: { encoder: enc.trace, decoder: dec.trace } };
   });
-}
-
-/**
- * The teacher-forced training loss: mean cross-entropy of the targets `tgtOut` [B, T]
- * (tgtIn shifted left by one) under the model's predictions, over non-padding targets only:
- *
- *   L = −(1/N) Σ_{t: tgtOut_t ≠ pad} log P(tgtOut_t ∣ src, tgtIn_{≤t})
- */
-export function seq2seqLoss(
-  p: Seq2SeqParams,
-  cfg: Seq2SeqConfig,
-  src: Tensor2D,
-  tgtIn: Tensor2D,
-  tgtOut: Tensor2D,
-  padId: number,
-): Scalar {
-  if (tgtOut.shape.join() !== tgtIn.shape.join()) {
-    throw new Error(
-      `seq2seqLoss: tgtOut [${tgtOut.shape.join(", ")}] and tgtIn [${
-        tgtIn.shape.join(", ")
-      }] differ in shape`,
-    );
-  }
-  return tf.tidy(() => {
-    const { logits } = seq2seqForward(p, cfg, src, tgtIn, { padId });
-    const logProbs = tf.logSoftmax(logits);
-    // a one-hot product picks log P(target): gather has no gradient on wasm
-    const picked = tf.sum(tf.mul(logProbs, tf.oneHot(tgtOut, cfg.tgtVocabSize)), -1);
-    const real = tf.notEqual(tgtOut, padId).toFloat();
-    return tf.div(tf.neg(tf.sum(tf.mul(picked, real))), tf.maximum(tf.sum(real), 1));
-  }) as Scalar;
 }
 
 /** One step of {@link greedyDecode}. */

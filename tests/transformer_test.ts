@@ -22,10 +22,10 @@ import {
   type NormPlacement,
   type Seq2SeqConfig,
   seq2seqForward,
-  seq2seqLoss,
   seq2seqParameters,
 } from "../lib/transformer.ts";
 import { assertNoTensorGrowth, initBackend, makeRng } from "../lib/tensor.ts";
+import { seq2seqLoss } from "../lib/objectives.ts";
 import type { Activation } from "../lib/kernels.ts";
 
 await initBackend();

@@ -41,7 +41,7 @@ import {
   type NormPlacement,
 } from "../transformer.ts";
 import { deriveSeeds, initLinear, linear, type LinearParams, matMul2d } from "../kernels.ts";
-import { batchIndices, createOptimizer, fit, type FitResult, type StepReport } from "../train.ts";
+import { createOptimizer, epochBatches, fit, type FitResult, type StepReport } from "../train.ts";
 
 /** The size of the coreference model and how it is trained. */
 export interface CorefConfig {
@@ -300,12 +300,9 @@ export async function trainCoref(
 ): Promise<FitResult> {
   const { steps, batchSize, learningRate, seed } = model.config;
   const all = encodeItBatch(model, train);
-  const perEpoch = Math.ceil(train.length / batchSize);
-  let order: number[][] = [];
+  const batchOf = epochBatches(train.length, batchSize, seed);
   const batchAt = (step: number): CorefBatch => {
-    const k = (step - 1) % perEpoch;
-    if (k === 0) order = batchIndices(train.length, batchSize, seed + step);
-    const idx = order[k];
+    const idx = batchOf(step);
     return {
       ids: idx.map((i) => all.ids[i]),
       itIndex: idx.map((i) => all.itIndex[i]),

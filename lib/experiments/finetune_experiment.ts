@@ -47,7 +47,7 @@ import {
   type PretrainingSettings,
   pretrainingSettings,
 } from "./pretraining.ts";
-import { batchIndices, createAdamW, fit, type StepReport, warmupCosine } from "../train.ts";
+import { createAdamW, epochBatches, fit, type StepReport, warmupCosine } from "../train.ts";
 
 /** The names of chapter 08's tasks (the keys of `FineTuneTasks`). */
 export type TaskName = keyof FineTuneTasks;
@@ -395,13 +395,7 @@ export async function fineTuneTask(
   const { steps, batchSize, learningRate: peak, warmupSteps } = settings;
   const model = initFineTune(body, config, vocab, { ...TASK_FORMATS[task], seed: settings.seed });
   const n = train.inputs.length;
-  const perEpoch = Math.ceil(n / batchSize);
-  const epochs = new Map<number, number[][]>();
-  const batchOf = (step: number) => {
-    const epoch = Math.floor((step - 1) / perEpoch);
-    if (!epochs.has(epoch)) epochs.set(epoch, batchIndices(n, batchSize, settings.seed + epoch));
-    return epochs.get(epoch)![(step - 1) % perEpoch];
-  };
+  const batchOf = epochBatches(n, batchSize, settings.seed);
   const optimizer = createAdamW({
     learningRate: warmupCosine({ peak, warmupSteps, totalSteps: steps }),
     weightDecay: settings.weightDecay,

@@ -25,12 +25,12 @@ import {
   greedyDecode,
   initSeq2Seq,
   type Seq2SeqConfig,
-  seq2seqLoss,
   seq2seqParameters,
   type Seq2SeqParams,
 } from "../transformer.ts";
 import { tidyRecord } from "../tensor.ts";
-import { batchIndices, createOptimizer, fit, type FitResult, type StepReport } from "../train.ts";
+import { seq2seqLoss } from "../objectives.ts";
+import { createOptimizer, epochBatches, fit, type FitResult, type StepReport } from "../train.ts";
 
 /** The size of chapter 05's translator and how it is trained. */
 export interface TranslatorSettings {
@@ -200,8 +200,8 @@ export async function trainTranslator(
   if (pairs.length === 0) throw new Error("trainTranslator: no training pairs");
   const data = pairTensors(model, pairs);
   const heldOut = opts.heldOut?.length ? pairTensors(model, opts.heldOut) : undefined;
-  let batches: number[][] = [];
-  let epoch = 0;
+  const batchOf = epochBatches(pairs.length, settings.batchSize, settings.seed);
+  let step = 0;
   const optimizer = createOptimizer({
     learningRate: (t) => translatorLearningRate(settings, t),
   });
@@ -212,10 +212,7 @@ export async function trainTranslator(
       optimizer,
       clipNorm: settings.clipNorm,
       loss: () => {
-        if (batches.length === 0) {
-          batches = batchIndices(pairs.length, settings.batchSize, settings.seed + epoch++);
-        }
-        const idx = tf.tensor1d(batches.shift()!, "int32");
+        const idx = tf.tensor1d(batchOf(++step), "int32"); // the loss runs once per step
         const pick = (t: Tensor2D) => tf.gather(t, idx) as Tensor2D;
         return seq2seqLoss(
           model.params,

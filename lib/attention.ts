@@ -12,7 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Variable, Variable1D, Variable2D } from "./tf_types.ts";
-import { assertRank, shapeText, tidyRecord } from "./tensor.ts";
+import { assertRank, checkAllocation, named, shapeText, tidyRecord } from "./tensor.ts";
 import {
   batchedMatMul,
   checkFloat,
@@ -55,6 +55,7 @@ export function causalMask(T: number, past = 0): Tensor2D {
     throw new Error(`causalMask: past must be a non-negative integer, got ${past}`);
   }
   const Tk = past + T;
+  checkAllocation("causalMask", "the mask", [T, Tk]);
   const values = new Float32Array(T * Tk);
   for (let i = 0; i < T; i++) {
     for (let j = past + i + 1; j < Tk; j++) values[i * Tk + j] = MASKED;
@@ -93,6 +94,15 @@ export function paddingMask(ids: Tensor2D, padId: number): Tensor {
 export function combineMasks(...masks: Tensor[]): Tensor {
   if (masks.length === 0) throw new Error("combineMasks: no masks given");
   masks.forEach((m, i) => checkMaskValues(m, `combineMasks: mask ${i}`));
+  masks.reduce((shape, m) => {
+    try {
+      return tf.backend_util.assertAndGetBroadcastShape(shape, m.shape);
+    } catch {
+      throw new Error(
+        `combineMasks: masks ${shapeText(shape)} and ${shapeText(m)} do not broadcast together`,
+      );
+    }
+  }, masks[0].shape);
   return built(tf.tidy(() => tf.maximum(masks.reduce((sum, m) => tf.add(sum, m)), MASKED)));
 }
 
@@ -428,14 +438,15 @@ export function multiHeadAttention(
 ): MultiHeadResult {
   const { past, ...attention } = opts;
   checkMultiHeadInputs(p, xq, xkv, past);
-  return tidyRecord(() => {
-    const h = p.heads;
-    const Q = splitHeads(linear(xq, p.Wq, p.bq), h); // [B, h, T_q, d_k]
-    const kNew = splitHeads(linear(xkv, p.Wk, p.bk), h); // [B, h, t, d_k]
-    const vNew = splitHeads(linear(xkv, p.Wv, p.bv), h);
-    const keys = past ? tf.concat([past.keys, kNew], 2) : kNew; // [B, h, T_k, d_k]
-    const values = past ? tf.concat([past.values, vNew], 2) : vNew;
-    const { output, weights } = scaledDotProductAttention(Q, keys, values, attention);
-    return { output: linear(mergeHeads(output), p.Wo, p.bo), weights, keys, values }; // [B, T_q, d]
-  });
+  return named("multiHeadAttention", () =>
+    tidyRecord(() => {
+      const h = p.heads;
+      const Q = splitHeads(linear(xq, p.Wq, p.bq), h); // [B, h, T_q, d_k]
+      const kNew = splitHeads(linear(xkv, p.Wk, p.bk), h); // [B, h, t, d_k]
+      const vNew = splitHeads(linear(xkv, p.Wv, p.bv), h);
+      const keys = past ? tf.concat([past.keys, kNew], 2) : kNew; // [B, h, T_k, d_k]
+      const values = past ? tf.concat([past.values, vNew], 2) : vNew;
+      const { output, weights } = scaledDotProductAttention(Q, keys, values, attention);
+      return { output: linear(mergeHeads(output), p.Wo, p.bo), weights, keys, values }; // [B, T_q, d]
+    }));
 }

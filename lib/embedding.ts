@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Variable2D } from "./tf_types.ts";
-import { assertRank, tidyRecord } from "./tensor.ts";
+import { assertRank, checkAllocation, tidyRecord } from "./tensor.ts";
 import { matMul2d, recordingGradients } from "./kernels.ts";
 
 function checkCount(value: unknown, name: string, fn: string, allowZero = false): number {
@@ -98,6 +98,7 @@ function angle(pos: number, i: number, dModel: number): number {
 export function sinusoidalPositionalEncoding(length: number, dModel: number): Tensor2D {
   checkCount(length, "length", "sinusoidalPositionalEncoding", true);
   checkCount(dModel, "dModel", "sinusoidalPositionalEncoding");
+  checkAllocation("sinusoidalPositionalEncoding", "the table", [length, dModel]);
   const values = new Float32Array(length * dModel);
   for (let pos = 0; pos < length; pos++) {
     for (let j = 0; j < dModel; j++) {

@@ -29,7 +29,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Variable, Variable2D } from "./tf_types.ts";
-import { assertModelSizes, checkIds, shapeText, tidyRecord } from "./tensor.ts";
+import { assertModelSizes, checkIds, named, shapeText, tidyRecord } from "./tensor.ts";
 import { embedTokens, learnedPositions } from "./embedding.ts";
 import { causalMask } from "./attention.ts";
 import {
@@ -223,16 +223,18 @@ export function gptForward(
   ids: Tensor2D,
   opts: GPTForwardOptions = {},
 ): GPTOutput {
-  checkGPTParams(p, config, "gptForward");
-  checkIds(ids, "gptForward", { maxLength: config.contextLength });
-  if (opts.tokenEmbedding) checkTokenTable(opts.tokenEmbedding, config, "gptForward");
-  return tidyRecord(() => {
-    const r = runGPT(p, config, ids, undefined, opts);
-    return {
-      logits: r.logits,
-      ...(opts.trace ? { attention: r.attention } : {}),
-      ...(opts.hidden ? { hidden: r.hidden } : {}),
-    };
+  return named("gptForward", () => {
+    checkGPTParams(p, config, "gptForward");
+    checkIds(ids, "gptForward", { maxLength: config.contextLength });
+    if (opts.tokenEmbedding) checkTokenTable(opts.tokenEmbedding, config, "gptForward");
+    return tidyRecord(() => {
+      const r = runGPT(p, config, ids, undefined, opts);
+      return {
+        logits: r.logits,
+        ...(opts.trace ? { attention: r.attention } : {}),
+        ...(opts.hidden ? { hidden: r.hidden } : {}),
+      };
+    });
   });
 }
 
@@ -392,6 +394,15 @@ export function selectKVCacheRows(cache: KVCache, rows: number[]): KVCache {
  * naming both values.
  */
 export function gptForwardCached(
+  p: GPTParams,
+  config: GPTConfig,
+  ids: Tensor2D,
+  cache: KVCache,
+): { logits: Tensor; cache: KVCache } {
+  return named("gptForwardCached", () => forwardCached(p, config, ids, cache));
+}
+
+function forwardCached(
   p: GPTParams,
   config: GPTConfig,
   ids: Tensor2D,

@@ -400,6 +400,7 @@ export function layerNormCore(x: Tensor, gamma: Tensor1D, beta: Tensor1D, eps = 
  * ∂L/∂x = y ⊙ (∂L/∂y − Σⱼ yⱼ·∂L/∂yⱼ).
  */
 export function stableSoftmax(x: Tensor): Tensor {
+  checkFloat("stableSoftmax", [["x", x]]);
   // tfjs's softmax kernels subtract the row maximum themselves; doing it here too keeps the
   // training path independent of that detail, and costs two ops only where gradients are
   if (!recordingGradients()) return tf.softmax(x);

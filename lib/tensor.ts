@@ -129,6 +129,28 @@ export function tidyRecord<T>(fn: () => T): T {
 }
 
 /**
+ * Runs `body`; an error it throws comes out with `fn: ` in front of its message (unless the
+ * message already starts with it), so a learner sees which of the functions they called
+ * refused, whichever inner function found the problem.
+ */
+export function named<T>(fn: string, body: () => T): T {
+  try {
+    return body();
+  } catch (e) {
+    if (!(e instanceof Error) || e.message.startsWith(`${fn}:`)) throw e;
+    throw new Error(`${fn}: ${e.message}`, { cause: e });
+  }
+}
+
+/** Throws unless a tensor of `shape` stays under 2²⁸ numbers (1 GiB of float32), naming it. */
+export function checkAllocation(fn: string, what: string, shape: readonly number[]): void {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (size > 2 ** 28) {
+    throw new Error(`${fn}: ${what} ${shapeText(shape)} would hold ${size} numbers (over 2²⁸)`);
+  }
+}
+
+/**
  * Throws unless `ids` is a batch of token ids [B, T]: rank 2, int32, B ≥ 1 and T ≥ 1
  * (and T ≤ `maxLength` when given), with every id in [0, `vocabSize`) when given.
  * `fn` names the caller in the message.

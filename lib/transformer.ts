@@ -15,7 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Variable, Variable1D, Variable2D } from "./tf_types.ts";
-import { assertModelSizes, assertRank, tidyRecord } from "./tensor.ts";
+import { assertModelSizes, assertRank, named, tidyRecord } from "./tensor.ts";
 import {
   embedTokens,
   initEmbedding,
@@ -115,10 +115,11 @@ export function feedForward(
   activation: Activation = "relu",
 ): Tensor {
   checkActivation(activation, "feedForward");
-  return tidyRecord(() => {
-    const act = activate(linear(x, p.W1, p.b1), activation);
-    return linear(act, p.W2, p.b2);
-  });
+  return named("feedForward", () =>
+    tidyRecord(() => {
+      const act = activate(linear(x, p.W1, p.b1), activation);
+      return linear(act, p.W2, p.b2);
+    }));
 }
 
 /** Every trainable tensor of a feed-forward network. */
@@ -273,6 +274,17 @@ export function encoderBlock(
   opts: BlockOptions & { mask?: Tensor; past?: PastKeysValues } = {},
 ): EncoderBlockResult {
   const { norm, activation, dropout } = blockOptions(opts, "encoderBlock");
+  return named("encoderBlock", () => encoderBlockRun(p, x, opts, norm, activation, dropout));
+}
+
+function encoderBlockRun(
+  p: EncoderBlockParams,
+  x: Tensor,
+  opts: { mask?: Tensor; past?: PastKeysValues },
+  norm: NormPlacement,
+  activation: Activation,
+  dropout: (x: Tensor) => Tensor,
+): EncoderBlockResult {
   return tidyRecord(() => {
     let attention: MultiHeadResult | undefined;
     const { subs, outs } = residualStack(
@@ -397,6 +409,21 @@ export function decoderBlock(
   opts: BlockOptions & { selfMask?: Tensor; memoryMask?: Tensor } = {},
 ): { output: Tensor; trace: DecoderBlockTrace } {
   const { norm, activation, dropout } = blockOptions(opts, "decoderBlock");
+  return named(
+    "decoderBlock",
+    () => decoderBlockRun(p, x, memory, opts, norm, activation, dropout),
+  );
+}
+
+function decoderBlockRun(
+  p: DecoderBlockParams,
+  x: Tensor,
+  memory: Tensor,
+  opts: { selfMask?: Tensor; memoryMask?: Tensor },
+  norm: NormPlacement,
+  activation: Activation,
+  dropout: (x: Tensor) => Tensor,
+): { output: Tensor; trace: DecoderBlockTrace } {
   return tidyRecord(() => {
     let selfWeights: Tensor | undefined, crossWeights: Tensor | undefined;
     const { subs, outs } = residualStack(

@@ -287,11 +287,18 @@ function runGPT(
   return { logits: logits.reshape([B, t, config.vocabSize]), hidden, attention, keys, values };
 }
 
+/** Parameters already checked against a config (the same config object, unchanged since). */
+const checkedPairs = new WeakMap<GPTParams, GPTConfig>();
+
 /**
  * Throws unless the parameters have the config's shape: n blocks of h heads, Wₑ [V, d],
  * Wₚ [n_ctx, d], a final layer norm exactly when pre-LN and W_out exactly when untied.
  */
 function checkGPTParams(p: GPTParams, config: GPTConfig, fn: string): void {
+  if (p.tokenEmbedding.isDisposed) {
+    throw new Error(`${fn}: the parameters were already disposed (disposeGPT)`);
+  }
+  if (checkedPairs.get(p) === config) return;
   checkGPTConfig(config);
   const mismatch = (what: string) => {
     throw new Error(`${fn}: the parameters do not match the config ${config.name}: ${what}`);
@@ -320,7 +327,7 @@ function checkGPTParams(p: GPTParams, config: GPTConfig, fn: string): void {
   if (!p.output !== config.tiedOutput) {
     mismatch(`tiedOutput is ${config.tiedOutput} but W_out is ${p.output ? "present" : "absent"}`);
   }
-  if (p.tokenEmbedding.isDisposed) mismatch("Wₑ was already disposed (disposeGPT)");
+  checkedPairs.set(p, config);
 }
 
 /** Throws unless a replacement token table is [V, d] for the config. */

@@ -269,12 +269,11 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
  * Backward: GELU′(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π).
  */
 export function gelu(x: Tensor): Tensor {
-  if (!recordingGradients()) {
-    return tidyRecord(() => tf.mul(x, tf.mul(0.5, tf.add(1, tf.erf(tf.mul(x, INV_SQRT2))))));
-  }
+  const normalCdf = (xt: Tensor) => tf.mul(0.5, tf.add(1, tf.erf(tf.mul(xt, INV_SQRT2))));
+  if (!recordingGradients()) return tidyRecord(() => tf.mul(x, normalCdf(x)));
   const f = tf.customGrad((x, save) => {
     const xt = x as Tensor;
-    const cdf = tf.mul(0.5, tf.add(1, tf.erf(tf.mul(xt, INV_SQRT2))));
+    const cdf = normalCdf(xt);
     // Φ(x) is kept for the backward pass instead of a second erf (the same values, bit for bit)
     (save as tf.GradSaveFunc)([xt, cdf]);
     return {

@@ -15,7 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Variable, Variable1D, Variable2D } from "./tf_types.ts";
-import { assertModelSizes, assertRank, named, tidyRecord } from "./tensor.ts";
+import { assertModelSizes, assertRank, checkIds, named, tidyRecord } from "./tensor.ts";
 import {
   embedTokens,
   initEmbedding,
@@ -618,14 +618,6 @@ export function countParameters(vars: Variable[]): number {
  * record, but its types only accept records with index signatures.
  */
 
-function checkIds(ids: Tensor2D, cfg: Seq2SeqConfig, name: string): void {
-  assertRank(ids, 2, name);
-  if (ids.dtype !== "int32") throw new Error(`${name}: expected int32 ids, got ${ids.dtype}`);
-  if (ids.shape[1] > cfg.maxLen) {
-    throw new Error(`${name}: length ${ids.shape[1]} exceeds the model's maxLen ${cfg.maxLen}`);
-  }
-}
-
 /** h₀ = √d_model · UWₑ + P for ids [B, T]: token embeddings plus positions. */
 function embedSequence(p: Seq2SeqParams, cfg: Seq2SeqConfig, We: Tensor2D, ids: Tensor): Tensor {
   const T = ids.shape[1]!;
@@ -648,7 +640,7 @@ export function seq2seqEncode(
   src: Tensor2D,
   opts: { padId: number },
 ): { memory: Tensor; trace: EncoderBlockTrace[] } {
-  checkIds(src, cfg, "seq2seqEncode: src");
+  checkIds(src, "seq2seqEncode: src", { maxLength: cfg.maxLen, lengthName: "model's maxLen" });
   return tidyRecord(() => {
     const mask = paddingMask(src, opts.padId);
     const trace: EncoderBlockTrace[] = [];
@@ -677,7 +669,7 @@ export function seq2seqDecode(
   tgtIn: Tensor2D,
   opts: { padId: number },
 ): { logits: Tensor; trace: DecoderBlockTrace[] } {
-  checkIds(tgtIn, cfg, "seq2seqDecode: tgtIn");
+  checkIds(tgtIn, "seq2seqDecode: tgtIn", { maxLength: cfg.maxLen, lengthName: "model's maxLen" });
   if (tgtIn.shape[0] !== src.shape[0]) {
     throw new Error(
       `seq2seqDecode: tgtIn [${tgtIn.shape.join(", ")}] and src [${

@@ -278,7 +278,7 @@ Deno.test("seq2seqForward: shapes, causal target, source padding ignored", () =>
     assertThrows(
       () => seq2seqForward(p, cfg, ids2d([[1, 2, 3, 4, 5, 6, 7, 8, 9]]), tgtIn, { padId: 0 }),
       Error,
-      "length 9 exceeds the model's maxLen 8",
+      "9 tokens exceed the model's maxLen 8",
     );
   });
   tf.dispose(seq2seqParameters(p));

@@ -49,6 +49,32 @@ function product2d(a: Tensor2D, b: Tensor2D, transposeA: boolean, transposeB: bo
 }
 
 /**
+ * C = op(A)·op(B) computed by `product`, with its gradient written out as two more such
+ * products: ∂L/∂A = ∂L/∂C·Bᵀ and ∂L/∂B = Aᵀ·∂L/∂C (for A·Bᵀ: ∂L/∂B = (∂L/∂C)ᵀ·A).
+ */
+function withProductGradient<T extends Tensor>(
+  product: (a: T, b: T, transposeA: boolean, transposeB: boolean) => T,
+  a: T,
+  b: T,
+  transposeB: boolean,
+): T {
+  const f = tf.customGrad((a, b, save) => {
+    (save as tf.GradSaveFunc)([a as T, b as T]);
+    return {
+      value: product(a as T, b as T, false, transposeB),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [sa, sb] = saved as T[];
+        const dC = dy as T;
+        return transposeB
+          ? [product(dC, sb, false, false), product(dC, sa, true, false)]
+          : [product(dC, sb, false, true), product(sa, dC, true, false)];
+      },
+    };
+  });
+  return f(a, b) as T;
+}
+
+/**
  * C = A·B (or A·Bᵀ when `transposeB`) for A [M, K] and B [K, N] (or [N, K]), on the
  * XNNPACK fast path: forward and backward use only plain 2-D `tf.matMul` on explicitly
  * transposed operands. Gradients: ∂L/∂A = ∂L/∂C·Bᵀ and ∂L/∂B = Aᵀ·∂L/∂C (for A·Bᵀ:
@@ -69,20 +95,7 @@ export function matMul2d(a: Tensor2D, b: Tensor2D, transposeB = false): Tensor2D
   }
   checkFloat("matMul2d", [["A", a], ["B", b]]);
   if (!recordingGradients()) return product2d(a, b, false, transposeB);
-  const f = tf.customGrad((a, b, save) => {
-    (save as tf.GradSaveFunc)([a as Tensor2D, b as Tensor2D]);
-    return {
-      value: product2d(a as Tensor2D, b as Tensor2D, false, transposeB),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [sa, sb] = saved as Tensor2D[];
-        const dC = dy as Tensor2D;
-        return transposeB
-          ? [product2d(dC, sb, false, false), product2d(dC, sa, true, false)]
-          : [product2d(dC, sb, false, true), product2d(sa, dC, true, false)];
-      },
-    };
-  });
-  return f(a, b) as Tensor2D;
+  return withProductGradient(product2d, a, b, transposeB);
 }
 
 /**
@@ -231,20 +244,7 @@ export function batchedMatMul(a: Tensor, b: Tensor, transposeB = false): Tensor 
     const a3 = a.reshape([G, M, a.shape[a.rank - 1]]) as Tensor3D;
     const b3 = b.reshape([G, ...b.shape.slice(-2)]) as Tensor3D;
     if (!recordingGradients()) return product(a3, b3, false, transposeB).reshape([...lead, M, N]);
-    const f = tf.customGrad((a, b, save) => {
-      (save as tf.GradSaveFunc)([a as Tensor3D, b as Tensor3D]);
-      return {
-        value: product(a as Tensor3D, b as Tensor3D, false, transposeB),
-        gradFunc: (dy: Tensor, saved: Tensor[]) => {
-          const [sa, sb] = saved as Tensor3D[];
-          const dC = dy as Tensor3D;
-          return transposeB
-            ? [product(dC, sb, false, false), product(dC, sa, true, false)]
-            : [product(dC, sb, false, true), product(sa, dC, true, false)];
-        },
-      };
-    });
-    return f(a3, b3).reshape([...lead, M, N]);
+    return withProductGradient(product, a3, b3, transposeB).reshape([...lead, M, N]);
   });
 }
 

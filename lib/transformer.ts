@@ -15,7 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Variable, Variable1D, Variable2D } from "./tf_types.ts";
-import { assertModelSizes, assertRank, checkIds, named, tidyRecord } from "./tensor.ts";
+import { assertModelSizes, checkIds, named, tidyRecord } from "./tensor.ts";
 import {
   embedTokens,
   initEmbedding,

@@ -511,9 +511,10 @@ await show(md(
   speedUp > 1.1
     ? `Here the cache generated ${speedUp.toFixed(1)}× as many tokens per second as re-running ` +
       `the context.`
-    : `Here the cache was **not** faster (×${speedUp.toFixed(2)}): at a context of a few dozen ` +
-      `characters, re-running the whole text in one batched pass costs about as much as one ` +
-      `cached step, whose fixed cost per call (one small product per layer and head) dominates.`,
+    : `Here the cache was **${speedUp < 0.9 ? "slower" : "no faster"}** (×${
+      speedUp.toFixed(2)
+    }): at a context of a few dozen characters, one batched pass over the whole text costs ` +
+      `about as much as one cached step; the chart shows each step's time.`,
 ));
 
 // %% [markdown]

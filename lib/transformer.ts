@@ -274,53 +274,43 @@ export function encoderBlock(
   opts: BlockOptions & { mask?: Tensor; past?: PastKeysValues } = {},
 ): EncoderBlockResult {
   const { norm, activation, dropout } = blockOptions(opts, "encoderBlock");
-  return named("encoderBlock", () => encoderBlockRun(p, x, opts, norm, activation, dropout));
-}
-
-function encoderBlockRun(
-  p: EncoderBlockParams,
-  x: Tensor,
-  opts: { mask?: Tensor; past?: PastKeysValues },
-  norm: NormPlacement,
-  activation: Activation,
-  dropout: (x: Tensor) => Tensor,
-): EncoderBlockResult {
-  return tidyRecord(() => {
-    let attention: MultiHeadResult | undefined;
-    const { subs, outs } = residualStack(
-      x,
-      [
-        {
-          norm: p.norm1,
-          apply: (h) => {
-            attention = multiHeadAttention(p.selfAttention, h, h, {
-              mask: opts.mask,
-              past: opts.past,
-              dropout,
-            });
-            return attention.output;
+  return named("encoderBlock", () =>
+    tidyRecord(() => {
+      let attention: MultiHeadResult | undefined;
+      const { subs, outs } = residualStack(
+        x,
+        [
+          {
+            norm: p.norm1,
+            apply: (h) => {
+              attention = multiHeadAttention(p.selfAttention, h, h, {
+                mask: opts.mask,
+                past: opts.past,
+                dropout,
+              });
+              return attention.output;
+            },
           },
-        },
-        { norm: p.norm2, apply: (h) => feedForward(p.ffn, h, activation) },
-      ],
-      norm,
-      dropout,
-    );
-    const { weights, keys, values } = attention!;
-    return {
-      output: outs[1],
-      trace: {
-        input: x,
-        attentionOutput: subs[0],
-        afterAttention: outs[0],
-        ffnOutput: subs[1],
+          { norm: p.norm2, apply: (h) => feedForward(p.ffn, h, activation) },
+        ],
+        norm,
+        dropout,
+      );
+      const { weights, keys, values } = attention!;
+      return {
         output: outs[1],
-        weights,
-      },
-      keys,
-      values,
-    };
-  });
+        trace: {
+          input: x,
+          attentionOutput: subs[0],
+          afterAttention: outs[0],
+          ffnOutput: subs[1],
+          output: outs[1],
+          weights,
+        },
+        keys,
+        values,
+      };
+    }));
 }
 
 /** Every trainable tensor of an encoder block. */
@@ -409,65 +399,51 @@ export function decoderBlock(
   opts: BlockOptions & { selfMask?: Tensor; memoryMask?: Tensor } = {},
 ): { output: Tensor; trace: DecoderBlockTrace } {
   const { norm, activation, dropout } = blockOptions(opts, "decoderBlock");
-  return named(
-    "decoderBlock",
-    () => decoderBlockRun(p, x, memory, opts, norm, activation, dropout),
-  );
-}
-
-function decoderBlockRun(
-  p: DecoderBlockParams,
-  x: Tensor,
-  memory: Tensor,
-  opts: { selfMask?: Tensor; memoryMask?: Tensor },
-  norm: NormPlacement,
-  activation: Activation,
-  dropout: (x: Tensor) => Tensor,
-): { output: Tensor; trace: DecoderBlockTrace } {
-  return tidyRecord(() => {
-    let selfWeights: Tensor | undefined, crossWeights: Tensor | undefined;
-    const { subs, outs } = residualStack(
-      x,
-      [
-        {
-          norm: p.norm1,
-          apply: (h) => {
-            const r = multiHeadAttention(p.selfAttention, h, h, { mask: opts.selfMask, dropout });
-            selfWeights = r.weights;
-            return r.output;
+  return named("decoderBlock", () =>
+    tidyRecord(() => {
+      let selfWeights: Tensor | undefined, crossWeights: Tensor | undefined;
+      const { subs, outs } = residualStack(
+        x,
+        [
+          {
+            norm: p.norm1,
+            apply: (h) => {
+              const r = multiHeadAttention(p.selfAttention, h, h, { mask: opts.selfMask, dropout });
+              selfWeights = r.weights;
+              return r.output;
+            },
           },
-        },
-        {
-          norm: p.norm2,
-          apply: (h) => {
-            const r = multiHeadAttention(p.crossAttention, h, memory, {
-              mask: opts.memoryMask,
-              dropout,
-            });
-            crossWeights = r.weights;
-            return r.output;
+          {
+            norm: p.norm2,
+            apply: (h) => {
+              const r = multiHeadAttention(p.crossAttention, h, memory, {
+                mask: opts.memoryMask,
+                dropout,
+              });
+              crossWeights = r.weights;
+              return r.output;
+            },
           },
-        },
-        { norm: p.norm3, apply: (h) => feedForward(p.ffn, h, activation) },
-      ],
-      norm,
-      dropout,
-    );
-    return {
-      output: outs[2],
-      trace: {
-        input: x,
-        selfAttentionOutput: subs[0],
-        afterSelfAttention: outs[0],
-        crossAttentionOutput: subs[1],
-        afterCrossAttention: outs[1],
-        ffnOutput: subs[2],
+          { norm: p.norm3, apply: (h) => feedForward(p.ffn, h, activation) },
+        ],
+        norm,
+        dropout,
+      );
+      return {
         output: outs[2],
-        selfWeights: selfWeights!,
-        crossWeights: crossWeights!,
-      },
-    };
-  });
+        trace: {
+          input: x,
+          selfAttentionOutput: subs[0],
+          afterSelfAttention: outs[0],
+          crossAttentionOutput: subs[1],
+          afterCrossAttention: outs[1],
+          ffnOutput: subs[2],
+          output: outs[2],
+          selfWeights: selfWeights!,
+          crossWeights: crossWeights!,
+        },
+      };
+    }));
 }
 
 /** Every trainable tensor of a decoder block. */

@@ -9,6 +9,7 @@ import { chapterSources } from "../tools/notebooks.ts";
 import { chapterDir, matchChapter } from "../tools/chapter.ts";
 import { tail } from "../tools/jupyter_exec.ts";
 import { displayWidth } from "../lib/show/text.ts";
+import { table as showTable } from "../lib/show/bundle.ts";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/chapters", import.meta.url));
 
@@ -145,19 +146,31 @@ function tables(out: string, header: RegExp, what: string): string[][][] {
   const lines = out.split("\n");
   const found: string[][][] = [];
   for (let i = 0; i < lines.length; i++) {
-    if (!header.test(lines[i]) || !/^\s*─[─ ]*$/.test(lines[i + 1] ?? "")) continue;
-    const columns = spans(lines[i + 1]);
+    if (!header.test(lines[i])) continue;
+    // A header too wide for the terminal wraps onto a few lines before its rule.
+    const rule = [1, 2, 3].map((k) => i + k).find((k) => /^\s*─[─ ]*$/.test(lines[k] ?? ""));
+    if (rule === undefined) continue;
+    const columns = spans(lines[rule]);
     const rows: string[][] = [];
-    for (let j = i + 2; j < lines.length; j++) {
+    for (let j = rule + 1; j < lines.length; j++) {
       const cells = columns.map(() => "");
       const pieces = spans(lines[j]);
-      const fits = pieces.length >= 2 && pieces.every((piece) => {
+      const fits = pieces.every((piece) => {
         const c = columns.findIndex((col) => piece.start >= col.start && piece.end <= col.end);
         if (c < 0 || cells[c] !== "") return false;
         cells[c] = piece.text;
         return true;
       });
-      if (!fits) break;
+      // A row too wide for the terminal wraps onto lines whose first column is blank.
+      const continues = fits && pieces.length >= 1 && cells[0] === "" && rows.length > 0;
+      if (continues) {
+        const last = rows[rows.length - 1];
+        cells.forEach((text, c) => {
+          if (text !== "") last[c] = last[c] === "" ? text : `${last[c]} ${text}`;
+        });
+        continue;
+      }
+      if (!fits || pieces.length < 2) break;
       rows.push(cells);
     }
     found.push(rows);
@@ -792,6 +805,18 @@ Deno.test("every entry of CHAPTER_CHECKS names a chapter source", () => {
   for (const name of Object.keys(CHAPTER_CHECKS)) {
     assert(names.has(name), `CHAPTER_CHECKS has ${name}, but notebooks/ has no such chapter`);
   }
+});
+
+Deno.test("tables() reads back a table that the terminal renderer wrapped to its width", () => {
+  const tokens = Array.from({ length: 9 }, (_, i) => `「编${i}」`).join(" ");
+  const printed = showTable([["chars", tokens, 12], ["words", "「AI」", 3]], {
+    header: ["tokenizer", "tokens", "n"],
+  }).terminal({ color: "none", width: 40 });
+  assert(printed.split("\n").length > 4, `not wrapped:\n${printed}`);
+  assertEquals(table(`${printed}\n\nafter`, /^tokenizer/, "a wrapped table"), [
+    ["chars", tokens, "12"],
+    ["words", "「AI」", "3"],
+  ]);
 });
 
 Deno.test("parseNumber reads the chapters' number formats", () => {

@@ -274,6 +274,27 @@ Deno.test("table: HTML and aligned text, numbers right-aligned", () => {
   assertThrows(() => table([["a", 1], ["b"]]), Error, "row 1 has 1 cells, expected 2");
 });
 
+Deno.test("table: a table wider than the terminal wraps its text cells, CJK as two columns", () => {
+  const tokens = Array.from({ length: 12 }, (_, i) => `「编${i}」`).join(" ");
+  const t = table(
+    [["chars", tokens, 12], ["words", "我是一名学生，我是一名学生，我是一名学生", 3]],
+    {
+      header: ["tokenizer", "tokens", "n"],
+    },
+  );
+  const lines = t.terminal({ color: "none", width: 40 }).split("\n");
+  for (const line of lines) assert(displayWidth(line) <= 40, `${displayWidth(line)}: ${line}`);
+  // Every token is kept whole, in order, across the continuation lines (first column blank).
+  const tokenColumn = lines.slice(2).map((l) => l.slice(11).replace(/\s+\d+$/, "").trim());
+  assertEquals(tokenColumn.slice(0, -2).join(" ").split(" "), tokens.split(" "));
+  assert(lines.slice(3).every((l) => l.startsWith(" ".repeat(11)) || l.startsWith("words")));
+  // Number columns keep their width and stay on the row's first line.
+  assertMatch(lines[2], /^chars\s+「编0」.*\s12$/);
+  // A table that fits is unchanged, and one that cannot fit overflows rather than vanish.
+  assertEquals(table([["a", 1]]).terminal({ color: "none", width: 40 }), "a  1");
+  assert(table([["x".repeat(30), "y".repeat(30)]]).terminal({ color: "none", width: 10 }) !== "");
+});
+
 Deno.test("text helpers: CJK display width, wrapping, numbers, UTF-8 base64", () => {
   assertEquals(displayWidth("编程"), 4);
   assertEquals(displayWidth("a\x1b[1mb\x1b[22m"), 2);

@@ -62,7 +62,12 @@ export function table(
     r.map((c) => (typeof c === "number" ? formatFixed(c, opts.digits) : c))
   );
   const plainText = (opts2: TerminalOptions) => {
-    const lines = tableLines(cells, { header: opts.header, right, mode: opts2.color });
+    const lines = tableLines(cells, {
+      header: opts.header,
+      right,
+      mode: opts2.color,
+      width: opts2.width,
+    });
     return (opts.title ? [bold(opts.title, opts2.color), ...lines] : lines).join("\n");
   };
   return {

@@ -138,7 +138,7 @@ export function renderMarkdown(src: string, opts: TerminalOptions): string {
       }
       i--;
       const [header, ...body] = rows;
-      out.push(tableLines(body, { header, mode }).join("\n"));
+      out.push(tableLines(body, { header, mode, width }).join("\n"));
     } else if ((m = /^(\s*)([-*+]|\d+[.)])\s+(.*)$/.exec(line))) {
       flush();
       const depth = Math.floor(m[1].length / 2);
@@ -172,26 +172,86 @@ export function renderMarkdown(src: string, opts: TerminalOptions): string {
 
 /**
  * Lines of an aligned text table: columns separated by two spaces, `right` columns (numbers)
- * right-aligned, the header bold (underlined with `─` without colour).
+ * right-aligned, the header bold (underlined with `─` without colour). When the table is wider
+ * than `width` display columns (CJK counted as two), the widest text columns are narrowed to a
+ * common cap (never below {@link MIN_COLUMN}) and their cells wrap onto continuation lines, in
+ * which the first column is blank; number columns keep their width.
  */
 export function tableLines(
   rows: string[][],
-  opts: { header?: string[]; right?: boolean[]; mode: ColorMode },
+  opts: { header?: string[]; right?: boolean[]; mode: ColorMode; width?: number },
 ): string[] {
   const all = opts.header ? [opts.header, ...rows] : rows;
   const ncol = Math.max(0, ...all.map((r) => r.length));
-  const widths = Array.from(
+  const natural = Array.from(
     { length: ncol },
     (_, j) => Math.max(0, ...all.map((r) => displayWidth(r[j] ?? ""))),
   );
-  const fmt = (r: string[]) =>
-    widths.map((w, j) => (opts.right?.[j] ? padStart(r[j] ?? "", w) : padEnd(r[j] ?? "", w)))
-      .join("  ").replace(/\s+$/, "");
+  const widths = fitColumns(natural, opts.right ?? [], opts.width ?? Infinity);
+  const fmt = (r: string[]) => {
+    const cells = widths.map((w, j) => cellLines(r[j] ?? "", w));
+    const height = Math.max(1, ...cells.map((c) => c.length));
+    return Array.from({ length: height }, (_, i) =>
+      widths.map((w, j) => {
+        const piece = cells[j][i] ?? "";
+        return opts.right?.[j] ? padStart(piece, w) : padEnd(piece, w);
+      }).join("  ").replace(/\s+$/, ""));
+  };
   const lines: string[] = [];
   if (opts.header) {
-    lines.push(bold(fmt(opts.header), opts.mode));
+    lines.push(...fmt(opts.header).map((l) => bold(l, opts.mode)));
     lines.push(widths.map((w) => "─".repeat(w)).join("  "));
   }
-  for (const r of rows) lines.push(fmt(r));
+  for (const r of rows) lines.push(...fmt(r));
   return lines;
+}
+
+/** The narrowest a text column is made to fit a table into the terminal. */
+const MIN_COLUMN = 12;
+
+/**
+ * Column widths that fit `total` columns (two spaces between columns): text columns wider than a
+ * cap c are cut to c, with c the largest that fits; number (`right`) columns keep their width.
+ * When even {@link MIN_COLUMN} does not fit, text columns get that and the table overflows.
+ */
+function fitColumns(natural: number[], right: boolean[], total: number): number[] {
+  const room = total - 2 * Math.max(0, natural.length - 1);
+  const sum = (cap: number) =>
+    natural.reduce((s, w, j) => s + (right[j] ? w : Math.min(w, cap)), 0);
+  if (sum(Infinity) <= room) return natural;
+  let cap = Math.max(0, ...natural);
+  while (cap > MIN_COLUMN && sum(cap) > room) cap--;
+  return natural.map((w, j) => (right[j] ? w : Math.min(w, cap)));
+}
+
+/**
+ * A cell's text as lines of at most `width` columns: broken at spaces when it has any (so a list
+ * of tokens keeps each token whole), else wrapped as prose; a piece still too long is cut.
+ */
+function cellLines(cell: string, width: number): string[] {
+  if (displayWidth(cell) <= width) return [cell];
+  const lines: string[] = [];
+  if (/\S\s+\S/.test(cell)) {
+    for (const word of cell.trim().split(/\s+/)) {
+      const last = lines.length - 1;
+      if (last >= 0 && displayWidth(lines[last]) + 1 + displayWidth(word) <= width) {
+        lines[last] += " " + word;
+      } else lines.push(word);
+    }
+  } else lines.push(...wrap(cell, width));
+  return lines.flatMap((line) => {
+    const pieces: string[] = [];
+    let rest = line;
+    while (displayWidth(rest) > width) {
+      let piece = "";
+      for (const ch of rest) {
+        if (displayWidth(piece + ch) > width) break;
+        piece += ch;
+      }
+      if (piece === "") piece = [...rest][0];
+      pieces.push(piece);
+      rest = rest.slice(piece.length);
+    }
+    return [...pieces, rest];
+  });
 }

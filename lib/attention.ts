@@ -64,6 +64,66 @@ export function causalMask(T: number, past = 0): Tensor2D {
 }
 
 /**
+ * The sparse attention patterns of the Sparse Transformer (Child et al. 2019, §4.2 and
+ * Figure 3), which GPT-3 alternates with dense layers (Brown et al. 2020, §2.1). Each is a
+ * set of keys j that query i may see, always with j ≤ i:
+ * - `local`: i − j < window (a band along the diagonal);
+ * - `strided`: i − j < stride, or (i − j) mod stride = 0 (the last `stride` positions, and every
+ *   `stride`-th position before them);
+ * - `fixed`: ⌊j/stride⌋ = ⌊i/stride⌋ (the query's own block), or j mod stride ≥ stride − c (the last
+ *   c positions of every block, which summarise it).
+ */
+export type SparsePattern =
+  | { kind: "local"; window: number }
+  | { kind: "strided"; stride: number }
+  | { kind: "fixed"; stride: number; c: number };
+
+/**
+ * The additive mask [T, T] of a {@link SparsePattern}, with the convention of
+ * {@link causalMask}: M[i][j] = 0 where query i may see key j and {@link MASKED} elsewhere,
+ * always causal. Throws on a bad pattern (window or stride < 1, non-integers, c outside
+ * 1…stride), naming the field.
+ */
+export function sparseAttentionMask(T: number, pattern: SparsePattern): Tensor2D {
+  const fn = "sparseAttentionMask";
+  if (!Number.isInteger(T) || T <= 0) {
+    throw new Error(`${fn}: T must be a positive integer, got ${T}`);
+  }
+  const positive = (name: string, value: unknown): number => {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+      throw new Error(`${fn}: ${name} must be an integer ≥ 1, got ${String(value)}`);
+    }
+    return value;
+  };
+  const kind = (pattern as { kind?: unknown } | null)?.kind;
+  let allowed: (i: number, j: number) => boolean;
+  if (kind === "local") {
+    const window = positive("window", pattern.kind === "local" && pattern.window);
+    allowed = (i, j) => i - j < window;
+  } else if (kind === "strided") {
+    const stride = positive("stride", pattern.kind === "strided" && pattern.stride);
+    allowed = (i, j) => i - j < stride || (i - j) % stride === 0;
+  } else if (kind === "fixed") {
+    const { stride: l, c: cc } = pattern as { stride: unknown; c: unknown };
+    const stride = positive("stride", l);
+    const c = positive("c", cc);
+    if (c > stride) throw new Error(`${fn}: c (${c}) must be at most stride (${stride})`);
+    allowed = (i, j) =>
+      Math.floor(j / stride) === Math.floor(i / stride) || j % stride >= stride - c;
+  } else {
+    throw new Error(
+      `${fn}: pattern.kind must be "local", "strided" or "fixed", got ${JSON.stringify(kind)}`,
+    );
+  }
+  checkAllocation(fn, "the mask", [T, T]);
+  const values = new Float32Array(T * T);
+  for (let i = 0; i < T; i++) {
+    for (let j = 0; j < T; j++) if (j > i || !allowed(i, j)) values[i * T + j] = MASKED;
+  }
+  return built(tf.tensor2d(values, [T, T]));
+}
+
+/**
  * The padding mask of a batch of token ids [B, T] (int32): {@link MASKED} for every key
  * position holding `padId`, 0 elsewhere, shaped [B, 1, 1, T] so that it broadcasts over
  * heads and query positions of scores [B, h, T_q, T].
@@ -175,8 +235,13 @@ export interface AttentionOptions {
  * Throws unless q [..., T_q, d_k], k [..., T_k, d_k], v [..., T_k, d_v] fit each other
  * and `mask` is an additive mask broadcasting against the scores [..., T_q, T_k].
  */
-function checkAttentionInputs(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined): void {
-  const fn = "scaledDotProductAttention";
+function checkAttentionInputs(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  mask: Tensor | undefined,
+  fn = "scaledDotProductAttention",
+): void {
   if (q.rank < 2 || k.rank !== q.rank || v.rank !== q.rank) {
     throw new Error(
       `${fn}: q ${shapeText(q)}, k ${shapeText(k)} and v ${shapeText(v)} ` +
@@ -233,6 +298,81 @@ export function scaledDotProductAttention(
     const weights = stableSoftmax(scores);
     const output = batchedMatMul(dropout(weights), v); // [..., T_q, d_v]
     return { output, weights, scores };
+  });
+}
+
+/**
+ * Scaled dot-product attention under the local pattern (see {@link sparseAttentionMask}) that
+ * computes only the band: query i sees keys max(0, i − window + 1)…i. The queries are cut into
+ * blocks of `block` rows; each block is multiplied only with the `block + window − 1` keys it may
+ * see, so time and memory grow as T·(block + window)·d instead of T²·d (the blocked layout of
+ * Child et al. 2019, §5.5). Equal to {@link scaledDotProductAttention} with the local mask, for
+ * any T (the last block is padded and the padding dropped). q, k, v: [..., T, d] with the same T.
+ * Returns the output [..., T, d_v]; differentiable.
+ */
+export function bandedAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  opts: { window: number; block?: number },
+): Tensor {
+  const fn = "bandedAttention";
+  checkAttentionInputs(q, k, v, undefined, fn);
+  const { window, block = window } = opts;
+  for (const [name, value] of [["window", window], ["block", block]] as const) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new Error(`${fn}: ${name} must be an integer ≥ 1, got ${value}`);
+    }
+  }
+  const T = q.shape[q.rank - 2];
+  if (k.shape[k.rank - 2] !== T) {
+    throw new Error(`${fn}: q ${shapeText(q)} and k ${shapeText(k)} must have the same T`);
+  }
+  const lead = q.shape.slice(0, -2);
+  const nb = Math.ceil(T / block);
+  const span = block + window - 1; // the keys one block of queries may see
+  // mask[r][p]: query r of a block against key p of its span, key position j = start + p − (w−1).
+  const maskValues = new Float32Array(nb * block * span);
+  for (let b = 0; b < nb; b++) {
+    for (let r = 0; r < block; r++) {
+      for (let p = 0; p < span; p++) {
+        const i = b * block + r, j = b * block + p - (window - 1);
+        const ok = j >= 0 && j <= i && i - j < window;
+        if (!ok) maskValues[(b * block + r) * span + p] = MASKED;
+      }
+    }
+  }
+  return tidyRecord(() => {
+    const axis = q.rank - 2;
+    const padding = (before: number, after: number) =>
+      q.shape.map((_, a) => (a === axis ? [before, after] : [0, 0]) as [number, number]);
+    const extra = nb * block - T;
+    const blocks = (x: Tensor) => {
+      const padded = tf.pad(x, padding(window - 1, extra));
+      const windows = Array.from(
+        { length: nb },
+        (_, b) =>
+          tf.slice(padded, q.shape.map((_, a) => (a === axis ? b * block : 0)), [
+            ...lead,
+            span,
+            x.shape[x.rank - 1],
+          ]),
+      );
+      return tf.stack(windows, axis); // [..., nb, span, d]
+    };
+    const qBlocks = tf.pad(q, padding(0, extra)).reshape([...lead, nb, block, q.shape[axis + 1]]);
+    const dk = q.shape[q.rank - 1];
+    const scores = tf.add(
+      tf.mul(batchedMatMul(qBlocks, blocks(k), true), 1 / Math.sqrt(dk)),
+      tf.tensor3d(maskValues, [nb, block, span]),
+    ); // [..., nb, block, span]
+    const out = batchedMatMul(stableSoftmax(scores), blocks(v)); // [..., nb, block, d_v]
+    const dv = v.shape[v.rank - 1];
+    return tf.slice(out.reshape([...lead, nb * block, dv]), q.shape.map(() => 0), [
+      ...lead,
+      T,
+      dv,
+    ]);
   });
 }
 

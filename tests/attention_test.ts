@@ -6,6 +6,7 @@ import { gradCheck } from "../testing/gradcheck.ts";
 import {
   additiveMask,
   additiveMaskWeights,
+  bandedAttention,
   causalMask,
   combineMasks,
   initMultiHead,
@@ -15,6 +16,7 @@ import {
   multiplicativeMaskWeights,
   paddingMask,
   scaledDotProductAttention,
+  sparseAttentionMask,
 } from "../lib/attention.ts";
 import { assertNoTensorGrowth, initBackend, makeRng } from "../lib/tensor.ts";
 import { useNativeBlas } from "../lib/blas.ts";
@@ -453,4 +455,148 @@ Deno.test("attention and multi-head: int32 inputs, empty inputs and freed caches
   assertThrows(() => multiHeadAttention(p, x, x, { past }), Error, "already freed");
   tf.dispose([ints, x, empty, next.output, next.weights, next.keys, next.values]);
   tf.dispose(multiHeadParameters(p));
+});
+
+/** The 0/1 pattern of an additive mask: 1 where a query may look, 0 where it is MASKED. */
+function allowedPattern(mask: tf.Tensor2D): number[][] {
+  return (mask.arraySync() as number[][]).map((r) => r.map((x) => (x === 0 ? 1 : 0)));
+}
+
+Deno.test("sparse masks: hand-worked local, strided and fixed patterns (Child et al. 2019)", () => {
+  const local = sparseAttentionMask(5, { kind: "local", window: 2 });
+  assertEquals(allowedPattern(local), [
+    [1, 0, 0, 0, 0],
+    [1, 1, 0, 0, 0],
+    [0, 1, 1, 0, 0],
+    [0, 0, 1, 1, 0],
+    [0, 0, 0, 1, 1],
+  ]);
+  // strided, stride 2: i − j < 2, or i − j even.
+  const strided = sparseAttentionMask(5, { kind: "strided", stride: 2 });
+  assertEquals(allowedPattern(strided), [
+    [1, 0, 0, 0, 0],
+    [1, 1, 0, 0, 0],
+    [1, 1, 1, 0, 0],
+    [0, 1, 1, 1, 0],
+    [1, 0, 1, 1, 1],
+  ]);
+  // fixed, stride 3, c 1: the query's own block {0,1,2} or {3,4,5}, plus column 2 (2 mod 3 = 2).
+  const fixed = sparseAttentionMask(6, { kind: "fixed", stride: 3, c: 1 });
+  assertEquals(allowedPattern(fixed), [
+    [1, 0, 0, 0, 0, 0],
+    [1, 1, 0, 0, 0, 0],
+    [1, 1, 1, 0, 0, 0],
+    [0, 0, 1, 1, 0, 0],
+    [0, 0, 1, 1, 1, 0],
+    [0, 0, 1, 1, 1, 1],
+  ]);
+  const values = new Set([local, strided, fixed].flatMap((m) => [...m.dataSync()]));
+  assertEquals([...values].sort(), [MASKED, 0].sort());
+  tf.dispose([local, strided, fixed]);
+});
+
+Deno.test("sparse masks: always causal, the diagonal always visible, a window of T is causal (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 12 }),
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 1, max: 6 }),
+      (T, stride, cRaw) => {
+        const c = Math.min(cRaw, stride);
+        for (
+          const pattern of [
+            { kind: "local", window: stride },
+            { kind: "strided", stride },
+            { kind: "fixed", stride, c },
+          ] as const
+        ) {
+          const m = sparseAttentionMask(T, pattern);
+          const a = allowedPattern(m);
+          m.dispose();
+          for (let i = 0; i < T; i++) {
+            assertEquals(a[i][i], 1, `${pattern.kind}: diagonal`);
+            for (let j = i + 1; j < T; j++) assertEquals(a[i][j], 0, `${pattern.kind}: causal`);
+          }
+        }
+        const full = sparseAttentionMask(T, { kind: "local", window: T });
+        const causal = causalMask(T);
+        assertEquals(full.arraySync(), causal.arraySync());
+        tf.dispose([full, causal]);
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
+Deno.test("sparse masks: bad patterns are clear errors naming the field", () => {
+  const bad = (p: unknown) => () => sparseAttentionMask(4, p as never);
+  assertThrows(bad({ kind: "local", window: 0 }), Error, "window must be an integer ≥ 1");
+  assertThrows(bad({ kind: "local", window: 1.5 }), Error, "window must be an integer ≥ 1");
+  assertThrows(bad({ kind: "strided", stride: -2 }), Error, "stride must be an integer ≥ 1");
+  assertThrows(bad({ kind: "fixed", stride: 2, c: 3 }), Error, "c (3) must be at most stride (2)");
+  assertThrows(bad({ kind: "fixed", stride: 2, c: 0 }), Error, "c must be an integer ≥ 1");
+  assertThrows(bad({ kind: "dense" }), Error, 'pattern.kind must be "local"');
+  assertThrows(bad(null), Error, "pattern.kind");
+  assertThrows(() => sparseAttentionMask(0, { kind: "local", window: 1 }), Error, "T must be");
+});
+
+Deno.test("banded attention equals dense attention under the local mask, T not a multiple of the block", () => {
+  for (
+    const [lead, T, window, block] of [
+      [[2, 3], 11, 4, 4],
+      [[1], 7, 3, 2],
+      [[2], 5, 8, 3], // a window wider than T: plain causal attention
+      [[], 9, 1, 4], // window 1: each token sees itself only
+    ] as [number[], number, number, number][]
+  ) {
+    tf.tidy(() => {
+      const q = rand([...lead, T, 4], 1),
+        k = rand([...lead, T, 4], 2),
+        v = rand([...lead, T, 3], 3);
+      const mask = sparseAttentionMask(T, { kind: "local", window });
+      const dense = scaledDotProductAttention(q, k, v, { mask }).output;
+      const banded = bandedAttention(q, k, v, { window, block });
+      assertEquals(banded.shape, dense.shape);
+      assertAllClose(banded, dense, {
+        atol: 1e-5,
+        msg: `T ${T}, window ${window}, block ${block}`,
+      });
+    });
+  }
+});
+
+Deno.test("banded attention: gradients match finite differences and the dense path's; no leak", async () => {
+  const q = rand([1, 6, 3], 4), k = rand([1, 6, 3], 5), v = rand([1, 6, 2], 6);
+  const banded = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) =>
+    bandedAttention(q, k, v, { window: 3, block: 4 });
+  for (const [i, e] of gradCheck(banded, [q, k, v]).entries()) {
+    assert(e < 1e-3, `input ${i}: relative error ${e} ≥ 1e-3`);
+  }
+  tf.tidy(() => {
+    const mask = sparseAttentionMask(6, { kind: "local", window: 3 });
+    const R = rand([1, 6, 2], 7);
+    const loss = (f: typeof banded) => (...x: tf.Tensor[]) =>
+      tf.sum(tf.mul(f(x[0], x[1], x[2]), R));
+    const dense = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) =>
+      scaledDotProductAttention(q, k, v, { mask }).output;
+    const gb = tf.grads(loss(banded))([q, k, v]), gd = tf.grads(loss(dense))([q, k, v]);
+    gb.forEach((g, i) => assertAllClose(g, gd[i], { atol: 1e-5, rtol: 1e-4, msg: `grad ${i}` }));
+  });
+  await assertNoTensorGrowth(() => tf.dispose(banded(q, k, v)), 3, "banded attention");
+  tf.dispose([q, k, v]);
+});
+
+Deno.test("banded attention: bad window, block or shapes are clear errors", () => {
+  tf.tidy(() => {
+    const q = rand([4, 2], 1), k = rand([4, 2], 2), v = rand([4, 2], 3);
+    assertThrows(() => bandedAttention(q, k, v, { window: 0 }), Error, "window must be");
+    assertThrows(() => bandedAttention(q, k, v, { window: 2, block: 1.5 }), Error, "block must");
+    const k5 = rand([5, 2], 4), v5 = rand([5, 2], 5);
+    assertThrows(() => bandedAttention(q, k5, v5, { window: 2 }), Error, "same T");
+    assertThrows(
+      () => bandedAttention(q, rand([4, 3], 6), v, { window: 2 }),
+      Error,
+      "bandedAttention",
+    );
+  });
 });

@@ -70,11 +70,10 @@ await show(
 // %% [markdown]
 // ### Erratum: the article's probabilities are not the softmax of its logits
 //
-// The article writes [0.8, 0.18, 0.02]. The exact softmax of [2.5, 1.0, −0.5] is
-// ≈ [0.786, 0.175, 0.039]: “cherry” gets almost twice the probability the article gives it.
-// Since softmax only depends on differences of logits, we can also ask which logits *would*
-// produce the article's numbers: log(0.8/0.18) ≈ 1.49 between the first two (1.5 in the
-// article — close) but log(0.18/0.02) ≈ 2.20 between the last two, where the article has 1.5.
+// The article writes [0.8, 0.18, 0.02] for the logits [2.5, 1.0, −0.5]. Since softmax only
+// depends on differences of logits, we can also ask which logits *would* produce the article's
+// numbers: the gap between two logits is the log of the ratio of their probabilities,
+// z_i − z_j = log(p_i/p_j).
 
 // %%
 const articleProbs = [0.8, 0.18, 0.02];
@@ -85,11 +84,18 @@ await show(
     { name: "the article", values: articleProbs },
   ], { title: "Next-word probabilities", yTitle: "probability" }),
   md(
-    `Logits that give exactly the article's numbers (fixing apple at 2.5): [${
-      implied.map((v) => v.toFixed(2)).join(", ")
-    }]. The decoder then outputs the most probable word, “${
-      vocab[probs.indexOf(Math.max(...probs))]
-    }” (“选取概率最高的词”) — chapter 07 shows why that greedy choice is only one option.`,
+    `The exact softmax is [${probs.map((p) => p.toFixed(3)).join(", ")}]: “cherry” gets ${
+      (probs[2] / articleProbs[2]).toFixed(1)
+    }× the probability the article gives it. Logits that give exactly the article's numbers ` +
+      `(fixing apple at 2.5) are [${implied.map((v) => v.toFixed(2)).join(", ")}]: gaps of ${
+        (implied[0] - implied[1]).toFixed(2)
+      } and ${(implied[1] - implied[2]).toFixed(2)}, where the article's logits have ${
+        (logits[0] - logits[1]).toFixed(2)
+      } and ${
+        (logits[1] - logits[2]).toFixed(2)
+      }. The decoder then outputs the most probable word, “${
+        vocab[probs.indexOf(Math.max(...probs))]
+      }” (“选取概率最高的词”) — chapter 07 shows why that greedy choice is only one option.`,
   ),
 );
 

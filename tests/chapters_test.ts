@@ -433,6 +433,10 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
     fitted.forEach((l, i) => {
       assertNear(l, logits[0] + Math.log(article[i] / article[0]), 6e-3, `fitted logit ${i}`);
     });
+    const gaps = numbers(out, re(String.raw`gaps\s+of\s+(N)\s+and\s+(N)`), "the fitted gaps");
+    gaps.forEach((g, i) => {
+      assertNear(g, Math.log(article[i] / article[i + 1]), 6e-3, `the fitted gap ${i}`);
+    });
     // Masked self-attention: nothing above the diagonal, rows sum to 1; cross-attention too.
     const [masked] = heatmaps(out, /^masked self-attention/, "masked self-attention");
     masked.forEach((values, i) => {

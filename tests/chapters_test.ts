@@ -334,7 +334,10 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
     for (const [name, label] of [["bigram", /^bigram/], ["neural", /^neural/]] as const) {
       const match = grab(
         out,
-        re(String.raw`GPT vs ${name}: [^—]*? is (N) nats/token \(2·SE = (N), \d+ tokens\) — ([^.]+)\.`),
+        re(
+          String
+            .raw`GPT vs ${name}: [^—]*? is (N) nats/token \(2·SE = (N), \d+ tokens\) — ([^.]+)\.`,
+        ),
         `the GPT vs ${name} verdict`,
       );
       const [difference, twoSE] = [parseNumber(match[1]), parseNumber(match[2])];
@@ -390,6 +393,23 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
     for (const label of [/^characters/, /^our BPE/, /^GPT-2/]) {
       assertEquals(row(decoded, label, "decoded sentences")[1], sentence, `${label} round trip`);
     }
+    // …and the sentence below the table names exactly the tokenizers that lose it.
+    const lossy = decoded.filter(([, text]) => text !== sentence).map(([name]) => name);
+    assertEquals(lossy, ["words"], "only the word tokenizer loses the space");
+    grab(out, re(String.raw`${lossy.join(", ")} does not give it back`), "the round-trip sentence");
+    // Dictionary words (Intl.Segmenter through segmentWords) beside the other tokenizers' counts.
+    const dictionary = table(out, /^sentence\s+dictionary words\s+chars/, "dictionary words");
+    const segmenter = new Intl.Segmenter("zh", { granularity: "word" });
+    for (const [text, pieces, chars, , dict] of dictionary) {
+      const expected = [...segmenter.segment(text)].map((s) => s.segment).filter((s) => s.trim());
+      assertEquals(pieces, expected.join(" / "), `the dictionary words of ${text}`);
+      assertEquals(Number(chars), [...text].length, `characters of ${text}`);
+      assertEquals(Number(dict), pieces.split(" / ").length, `dictionary words of ${text}`);
+    }
+    assertEquals(row(dictionary, /^我是一名学生$/, "dictionary words")[1], "我是 / 一名 / 学生");
+    const [multi] = numbers(out, re(String.raw`The dictionary finds (\d+) words`), "long words");
+    const allPieces = dictionary.flatMap(([, pieces]) => pieces.split(" / "));
+    assertEquals(multi, allPieces.filter((w) => [...w].length > 1).length, "multi-character words");
     // The embedding gradient reaches exactly the rows of the sentence's distinct tokens.
     const [touched, total] = numbers(
       out,
@@ -413,6 +433,19 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
       for (let i = 0; i < d / 2; i++) expected += Math.cos(k / 10000 ** (2 * i / d));
       assertNear(parseNumber(dot), expected, 0.01, `PE(${a})·PE(${b}) depends only on k = ${k}`);
     }
+    // h₀ = UWₑ + Wₚ, one entry added up; the scale of the parts (sinusoids: RMS exactly √½).
+    const [, , , , tokenPart, positionPart, sum] = numbers(
+      out,
+      re(String.raw`h₀\[(N), (N)\] = \(UWₑ\)\[(N), (N)\] \+ Wₚ\[\d+, \d+\] = (N) \+ (N) = (N)`),
+      "the worked entry of h₀",
+    );
+    assertNear(sum, tokenPart + positionPart, 2e-4, "h₀ = UWₑ + Wₚ entry by entry");
+    const scales = table(out, /^part of the input\s+RMS/, "the scale of the parts");
+    const rmsOf = (label: RegExp) => parseNumber(row(scales, label, "scales")[1]);
+    assertNear(rmsOf(/^sinusoidal/), Math.SQRT1_2, 1e-4, "RMS of the sinusoids");
+    assertBetween(rmsOf(/^token vectors/), 0.01, 0.03, "RMS of UWₑ, σ = 0.02");
+    const [times] = numbers(out, re(String.raw`The sinusoids are (N) times`), "the scale sentence");
+    assertNear(times, rmsOf(/^sinusoidal/) / rmsOf(/^token vectors/), 1, "the ratio of scales");
     // Attention without positions is blind to order; with them it is not.
     const order = table(out, /^attention input\s+max \|z/, "the permutation test");
     assertBetween(parseNumber(row(order, /only$/, "")[1]), 0, 1e-5, "embeddings only");

@@ -77,9 +77,10 @@ await show(tex`P(u_1, \ldots, u_n) = \prod_{i=1}^{n} P(u_i \mid u_1, \ldots, u_{
 // are off, and the next cell computes by how much:
 //
 // - GPT-3 — the 175B model of the paper (Brown et al., 2020, Table 2.1: 96 layers, d_model
-//   12,288, 96 heads; OpenAI's model index for researchers lists it as “davinci” in the API) — has **175 billion** parameters
-//   (1750亿), not 1.75亿 (175 million). We count them from that configuration with the same
-//   function that counts our own models' parameters, `countGPTParameters`.
+//   12,288, 96 heads; OpenAI's model index for researchers lists it as “davinci” in the API)
+//   — has **175 billion** parameters (1750亿), not 1.75亿 (175 million). We count them from
+//   that configuration with the same function that counts our own models' parameters,
+//   `countGPTParameters`.
 // - “1 million US dollars per second” has no source: neither the GPT-3 paper nor OpenAI
 //   published a running cost. What the paper gives is the training compute (Table D.1), from
 //   which a cost can be estimated and set against the article's rate.
@@ -92,8 +93,8 @@ await show(tex`P(u_1, \ldots, u_n) = \prod_{i=1}^{n} P(u_i \mid u_1, \ldots, u_{
 
 // %%
 /**
- * GPT-2 1.5B (Radford et al., 2019, Table 2: 48 layers, d_model 1,600; 1,024-token context;
- * the 50,257-token byte-level BPE) and GPT-3 175B (Brown et al., 2020, Table 2.1: 96 layers,
+ * GPT-2 1.5B (Radford et al., 2019, Table 2: 48 layers, d_model 1,600; §2.3: 1,024-token
+ * context, the 50,257-token byte-level BPE; 25 heads in the released model's configuration) and GPT-3 175B (Brown et al., 2020, Table 2.1: 96 layers,
  * d_model 12,288, 96 heads of 128; §2.1: GPT-2's architecture, context 2,048, d_ff = 4·d_model).
  * GPT-3's alternating sparse attention (§2.1) changes which positions attend, not the weights.
  */

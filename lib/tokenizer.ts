@@ -349,8 +349,8 @@ export interface WordTokenizerOptions {
  * One token per word. {@link WordTokenizer.split} keeps runs of letters and digits whole
  * ("AI", "2024", "didn't"), makes every punctuation mark (ASCII or CJK: ，。！？、；：“”（）)
  * its own token, drops whitespace, and splits Chinese and Japanese characters one per token,
- * since those scripts put no spaces between words and finding word boundaries would need a
- * dictionary: "AI+编程 扬帆起航" → AI, +, 编, 程, 扬, 帆, 起, 航.
+ * since those scripts put no spaces between words and finding word boundaries needs a
+ * dictionary ({@link segmentWords} uses one): "AI+编程 扬帆起航" → AI, +, 编, 程, 扬, 帆, 起, 航.
  *
  * Words missing from the vocabulary encode as `<unk>`. Decoding is lossy about whitespace:
  * see {@link WordTokenizer.join}.
@@ -429,6 +429,20 @@ export class WordTokenizer implements Tokenizer {
   decode(ids: readonly number[]): string {
     return WordTokenizer.join(this.vocab.decode(ids), this.vocab.specials);
   }
+}
+
+/**
+ * Dictionary word segmentation, the way Chinese text is cut into words without spaces to go
+ * by: the segments of `Intl.Segmenter(locale, { granularity: "word" })` (ICU's word breaker,
+ * which looks Chinese and Japanese runs up in a dictionary and follows Unicode's word-boundary
+ * rules, UAX #29, elsewhere), with whitespace dropped and punctuation kept as tokens of its
+ * own: "我是一名学生" → 我是, 一名, 学生. Which words the dictionary knows comes from the
+ * ICU data the runtime ships. Joined, the tokens give the text back without its whitespace.
+ */
+export function segmentWords(text: string, locale = "zh"): string[] {
+  expectString(text, "segmentWords");
+  const segmenter = new Intl.Segmenter(locale, { granularity: "word" });
+  return [...segmenter.segment(text)].map((s) => s.segment).filter((s) => s.trim() !== "");
 }
 
 /**

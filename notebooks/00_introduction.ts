@@ -18,19 +18,32 @@
 // %%
 import {
   barChart,
-  bigramLoss,
   bigramProbabilities,
   CharTokenizer,
+  countGPTParameters,
   countNeuralNgramParameters,
+  createAdamW,
+  disposeGPT,
+  fit,
   fitBigram,
   generate,
+  GPT1_CONFIG,
+  gptConfig,
+  gptLogProbNext,
+  gptParameters,
   heatmap,
+  initGPT,
   initNeuralNgram,
   isQuick,
+  type L1Term,
+  l1Terms,
+  languageModelingLoss,
   lineChart,
   live,
+  lmBatches,
   loadDataText,
   makeRng,
+  md,
   neuralNgramLoss,
   neuralNgramProbabilities,
   progress,
@@ -38,7 +51,9 @@ import {
   show,
   table,
   tex,
+  trainingMonitor,
   trainNeuralNgram,
+  warmupCosine,
 } from "../mod.ts";
 
 await setup({ title: "00 导读" });
@@ -59,39 +74,83 @@ await show(tex`P(u_1, \ldots, u_n) = \prod_{i=1}^{n} P(u_i \mid u_1, \ldots, u_{
 // ## The errata of this section, computed
 //
 // The article opens with GPT-3 “拥有超过1.75亿参数和每秒运行成本达到100万美元”. Both numbers
-// are off:
+// are off, and the next cell computes by how much:
 //
-// - GPT-3 has **175 billion** parameters (1750亿), not 1.75亿 (175 million): the article is
-//   wrong by a factor of 1,000. Its largest sibling in the paper (Brown et al., 2020, Table
-//   2.1) is 96 layers of width 12,288.
+// - GPT-3 — the 175B model of the paper (Brown et al., 2020, Table 2.1: 96 layers, d_model
+//   12,288, 96 heads; OpenAI's model index for researchers lists it as “davinci” in the API)
+//   — has **175 billion** parameters (1750亿), not 1.75亿 (175 million). We count them from
+//   that configuration with the same function that counts our own models' parameters,
+//   `countGPTParameters`.
 // - “1 million US dollars per second” has no source: neither the GPT-3 paper nor OpenAI
-//   published a running cost. What the paper does give is the training compute, 3.14 × 10²³
-//   floating-point operations (Table D.1), from which a cost can be estimated.
-// - “预训练的规模超过了Bert的500倍”: 175 B / 340 M (BERT-large) ≈ 515, so “about 500 times”
-//   is fair for parameters.
+//   published a running cost. What the paper gives is the training compute (Table D.1), from
+//   which a cost can be estimated and set against the article's rate.
+// - “预训练的规模超过了Bert的500倍”: compare 175 B with BERT-large's 340 M parameters.
 //
-// The next cell checks the arithmetic.
+// One more slip, in the article's numbering: its sections on GPT-3 and GPT-4 are numbered
+// 3.3.3 and 3.3.4, but they belong to 3.2 GPT系列模型 (after 3.2.1 GPT-1 and 3.2.2 GPT-2; 3.3
+// is ChatGPT's training). This course keeps the article's titles, numbers included, so that
+// its chapters can be found in the article.
 
 // %%
+/**
+ * GPT-2 1.5B (Radford et al., 2019, Table 2: 48 layers, d_model 1,600; §2.3: 1,024-token
+ * context, the 50,257-token byte-level BPE; 25 heads in the released model's configuration) and GPT-3 175B (Brown et al., 2020, Table 2.1: 96 layers,
+ * d_model 12,288, 96 heads of 128; §2.1: GPT-2's architecture, context 2,048, d_ff = 4·d_model).
+ * GPT-3's alternating sparse attention (§2.1) changes which positions attend, not the weights.
+ */
+const GPT2_XL = gptConfig({
+  name: "GPT-2 1.5B",
+  vocabSize: 50257,
+  contextLength: 1024,
+  layers: 48,
+  heads: 25,
+  dModel: 1600,
+});
+const GPT3_175B = gptConfig({
+  name: "GPT-3 175B",
+  vocabSize: 50257,
+  contextLength: 2048,
+  layers: 96,
+  heads: 96,
+  dModel: 12288,
+});
 const params = {
-  "GPT-1 (2018)": 117e6,
-  "BERT-large (2018)": 340e6,
-  "GPT-2 (2019)": 1.5e9,
-  "GPT-3 (2020)": 175e9,
+  "GPT-1 (2018)": countGPTParameters(GPT1_CONFIG),
+  "BERT-large (2018)": 340e6, // Devlin et al., 2019, §3: 24 layers, width 1,024, 340M
+  "GPT-2 (2019)": countGPTParameters(GPT2_XL),
+  "GPT-3 (2020)": countGPTParameters(GPT3_175B),
 };
-const article = 1.75e8; // 1.75亿 as written in the article
 const gpt3 = params["GPT-3 (2020)"];
-const trainingFlop = 3.14e23; // GPT-3 paper, Table D.1
-const v100 = 28e12; // FLOP/s a V100 sustains in practice (Lambda Labs' estimate)
-const gpuYears = trainingFlop / v100 / (365.25 * 24 * 3600);
+const paper = 175e9; // Table 2.1's n_params, 175.0B
+const article = 1.75e8; // 1.75亿 as written in the article
+// Training compute ≈ 6·N·D FLOP: 2N per token forward and 4N backward (Kaplan et al., 2020,
+// §2.1), over D = 300 billion tokens (Brown et al., 2020, §2.2 and Table 2.2).
+const tokens = 300e9;
+const trainingFlop = 6 * gpt3 * tokens;
+const paperFlop = 3.14e23; // Brown et al., 2020, Table D.1
+// Lambda Labs' estimate (C. Li, “OpenAI's GPT-3 Language Model: A Technical Overview”, 2020,
+// lambdalabs.com/blog/demystifying-gpt-3): a V100 sustains 28 TFLOP/s, rented at $1.50 an
+// hour (their cheapest cloud V100), so one training run takes 355 GPU-years and costs $4.6M.
+const v100 = 28e12;
+const dollarsPerGPUHour = 1.5;
+const gpuHours = trainingFlop / v100 / 3600;
+const trainingCost = gpuHours * dollarsPerGPUHour;
+const articleRate = 1e6; // 每秒运行成本达到100万美元: dollars per second
+const secondsOfArticleRate = trainingCost / articleRate;
+const gpusAtArticleRate = articleRate * 3600 / dollarsPerGPUHour;
 await show(
   table([
-    ["GPT-3 parameters (paper)", gpt3.toExponential(2), "1750亿"],
+    ["GPT-3 175B parameters, countGPTParameters", gpt3.toExponential(4), "96 × 12,288, 96 heads"],
+    ["GPT-3 175B parameters, the paper", paper.toExponential(2), "1750亿 (Table 2.1)"],
     ["the article's figure", article.toExponential(2), "1.75亿"],
-    ["ratio paper / article", (gpt3 / article).toFixed(0), "×"],
-    ["GPT-3 / BERT-large", (gpt3 / params["BERT-large (2018)"]).toFixed(1), "≈ 500 ✓"],
-    ["GPT-3 training compute", trainingFlop.toExponential(2), "FLOP"],
-    ["…on one V100 at 28 TFLOP/s", gpuYears.toFixed(0), "GPU-years"],
+    ["ratio paper / article", (paper / article).toFixed(0), "×"],
+    ["GPT-3 / BERT-large", (paper / params["BERT-large (2018)"]).toFixed(1), "the article: 500×"],
+    ["training compute 6·N·D", trainingFlop.toExponential(3), "FLOP, D = 300B tokens"],
+    ["training compute, the paper", paperFlop.toExponential(3), "FLOP (Table D.1)"],
+    ["…on one V100 at 28 TFLOP/s", (gpuHours / (365.25 * 24)).toFixed(0), "GPU-years"],
+    ["…at $1.50 per V100-hour", (trainingCost / 1e6).toFixed(2), "million US$"],
+    ["the article's $1M/s spends that in", secondsOfArticleRate.toFixed(1), "seconds"],
+    ["$1M/s rents, at $1.50 an hour", gpusAtArticleRate.toExponential(2), "V100s at once"],
   ], { header: ["quantity", "value", "note"], title: "Checking the article's numbers" }),
   barChart(
     Object.keys(params),
@@ -102,12 +161,35 @@ await show(
       highlight: [3],
     },
   ),
+  md(
+    `Counted from its configuration, GPT-3 175B has ${
+      (gpt3 / 1e9).toFixed(1)
+    } billion parameters, ${
+      Math.abs(gpt3 / paper - 1) < 0.01 ? "the paper's 175B to within 1%" : "not the paper's 175B"
+    }, and 6·N·D gives ${trainingFlop.toExponential(2)} FLOP of training, ${
+      Math.abs(trainingFlop / paperFlop - 1) < 0.01
+        ? "Table D.1's figure to within 1%"
+        : `${(trainingFlop / paperFlop).toFixed(2)}× Table D.1's figure`
+    }. The article's 1.75亿 is ${(paper / article).toFixed(0)} times too small, and GPT-3 has ${
+      (paper / params["BERT-large (2018)"]).toFixed(0)
+    } times BERT-large's parameters${
+      Math.abs(paper / params["BERT-large (2018)"] / 500 - 1) < 0.1
+        ? ": “500倍” is fair"
+        : ", not “500倍”"
+    }. Priced with Lambda Labs' assumptions, a whole training run of GPT-3 costs about $${
+      (trainingCost / 1e6).toFixed(1)
+    } million; at the article's 100万美元 per second that money would be gone in ${
+      secondsOfArticleRate.toFixed(1)
+    } seconds${
+      secondsOfArticleRate < 3600
+        ? ", and the rate would pay for " + gpusAtArticleRate.toExponential(1) +
+          " V100 GPUs running at once. The article gives no source for the figure."
+        : ": a running cost of that size would at least be in the same range as training."
+    }`,
+  ),
 );
 
 // %% [markdown]
-// A training run of ~355 GPU-years was estimated at a few million dollars of cloud time: a
-// large sum, but nowhere near a million dollars *per second*. Treat that figure as folklore.
-//
 // ## A corpus and its tokens
 //
 // To see next-token prediction at work we need text. `data/intro_zh.txt` holds 600 short
@@ -229,43 +311,155 @@ await trainNeuralNgram(model, trainIds, {
 await bar.finish({ parameters: countNeuralNgramParameters(model) });
 
 // %% [markdown]
-// ## Which model predicts held-out text better?
+// ## Model 3: a tiny GPT
 //
-// We score both on the 100 sentences neither model saw: the average negative
-// log-probability of each true next token (lower is better), and its exponential, the
-// *perplexity* — roughly, how many tokens the model is still hesitating between. (The
-// held-out curve above is the same measurement taken during training: if it turns up while
-// the training loss keeps falling, the model has started to memorise its training text.)
+// The model this course is about, at toy size: **one** Transformer block (chapters 02–06 build
+// it piece by piece). Each character gets a token vector plus a position vector; in the block,
+// every position *attends* to all the characters before it — up to 32 of them, so the whole
+// sentence so far, not a fixed window of four — and a small feed-forward network follows. The
+// output layer gives the next character's probabilities, and training minimises the same
+// −L₁ as before, on random windows of the training text (`lmBatches`), with AdamW.
 
 // %%
-const lossBigram = bigramLoss(bigram, heldOutIds);
-const lossNeural = neuralNgramLoss(model, heldOutIds, bos);
+const gptSteps = quick ? 200 : 600;
+const gptSize = gptConfig({
+  name: "tiny GPT",
+  vocabSize: V,
+  contextLength: 32,
+  layers: 1,
+  heads: 4,
+  dModel: quick ? 32 : 48,
+});
+const gpt = initGPT(gptSize, 3);
+const windows = lmBatches(trainIds, {
+  batchSize: 16,
+  contextLength: gptSize.contextLength,
+  seed: 4,
+});
+const adamW = createAdamW({
+  learningRate: warmupCosine({ peak: 1e-2, warmupSteps: 10, totalSteps: gptSteps, floor: 1e-3 }),
+  weightDecay: 0.01,
+});
+const gptMonitor = await trainingMonitor(gptSteps, { title: "training the tiny GPT" });
+await fit({
+  variables: gptParameters(gpt),
+  steps: gptSteps,
+  optimizer: adamW,
+  clipNorm: 1,
+  loss: (step) => languageModelingLoss(gpt, gptSize, windows(step)),
+  onStep: (s) => gptMonitor.update(s),
+});
+adamW.dispose();
+await gptMonitor.finish({ parameters: countGPTParameters(gptSize) });
+
+// %% [markdown]
+// ## Which model predicts held-out text better?
+//
+// We score the three models on the 100 sentences none of them saw, token by token with the
+// same function, `l1Terms`: each held-out token's log-probability given the tokens before it,
+// as much of them as the model reads (1 for the bigram, 4 for the neural model, 32 for the
+// GPT). The average negative log-probability is the held-out loss (lower is better), and its
+// exponential, the *perplexity*, is roughly how many tokens the model is still hesitating
+// between. (The neural model's held-out curve above is the same measurement taken during
+// training: if it turns up while the training loss keeps falling, the model has started to
+// memorise its training text.)
+
+// %%
+/** The held-out L₁ terms of a model that gives P(next ∣ context), with a window of k tokens. */
+const heldOutTerms = (probabilities: (context: number[]) => readonly number[], k: number) =>
+  l1Terms((context) => probabilities(context).map(Math.log), heldOutIds, k);
+const gptLogProb = gptLogProbNext(gpt, gptSize);
+const termsByModel = {
+  bigram: heldOutTerms((context) => bigramProbabilities(bigram, context[context.length - 1]), 1),
+  neural: heldOutTerms((context) => neuralNgramProbabilities(model, context, bos), model.context),
+  GPT: l1Terms(gptLogProb, heldOutIds, gptSize.contextLength),
+};
+const meanLossOf = (terms: L1Term[]) => -terms.reduce((s, t) => s + t.logProb, 0) / terms.length;
+const lossBigram = meanLossOf(termsByModel.bigram);
+const lossNeural = meanLossOf(termsByModel.neural);
+const lossGPT = meanLossOf(termsByModel.GPT);
+/**
+ * The GPT's loss minus another model's, token by token on the same held-out tokens: the mean
+ * difference d̄ and twice its standard error 2·s/√n (treating tokens as independent, which
+ * they are not quite: a rough yardstick).
+ */
+const againstGPT = (other: L1Term[]) => {
+  const d = termsByModel.GPT.map((t, i) => other[i].logProb - t.logProb);
+  const mean = d.reduce((a, b) => a + b, 0) / d.length;
+  const variance = d.reduce((a, b) => a + (b - mean) ** 2, 0) / (d.length - 1);
+  return { mean, twoSE: 2 * Math.sqrt(variance / d.length), n: d.length };
+};
+const verdict = (name: string, other: L1Term[]) => {
+  const { mean, twoSE, n } = againstGPT(other);
+  const outcome = mean < -twoSE
+    ? "the GPT is clearly better"
+    : mean > twoSE
+    ? `the GPT is clearly worse than the ${name} model`
+    : "no clear difference";
+  return `**GPT vs ${name}**: the GPT's held-out loss minus the ${name} model's is ${
+    mean.toFixed(4)
+  } nats/token (2·SE = ${twoSE.toFixed(4)}, ${n} tokens) — ${outcome}.`;
+};
 await show(
   table([
     ["bigram (counts, 1 token of context)", lossBigram, Math.exp(lossBigram)],
     ["neural (4 tokens of context)", lossNeural, Math.exp(lossNeural)],
+    [`tiny GPT (${gptSize.contextLength} tokens of context)`, lossGPT, Math.exp(lossGPT)],
   ], { header: ["model", "held-out loss (nats/token)", "perplexity"], digits: 3 }),
   tex`\text{perplexity} = \exp\Big(-\frac{1}{N}\sum_i \log P(u_i \mid \ldots)\Big): \quad ${
     Math.exp(lossBigram)
-  } \text{ (bigram) vs } ${Math.exp(lossNeural)} \text{ (neural)}`,
+  } \text{ (bigram)}, \ ${Math.exp(lossNeural)} \text{ (neural)}, \ ${
+    Math.exp(lossGPT)
+  } \text{ (GPT)}`,
+  md(`${verdict("bigram", termsByModel.bigram)}\n\n${verdict("neural", termsByModel.neural)}`),
 );
 
 // %% [markdown]
-// Context is what the neural model adds. After “去学” it can be sure the next character is
-// “校”, while after “在学校学” it expects “习”; the bigram model sees only “学” both times.
+// Context is what the neural model and the GPT add: after “他去学” and after “在学校学” the
+// bigram model sees only “学”. What follows these contexts in the training text, and how sure
+// is each model of it?
 
 // %%
 const candidates = ["校", "习", "生"];
-const neuralAfter = (prefix: string) => {
-  const p = neuralNgramProbabilities(model, tokenizer.encode(prefix), bos);
-  return candidates.map((c) => p[tokenizer.encode(c)[0]]);
-};
+const idOf = (c: string) => tokenizer.encode(c)[0];
+const neuralAfter = (prefix: string) =>
+  neuralNgramProbabilities(model, tokenizer.encode(prefix), bos);
+const gptAfter = (prefix: string) => gptLogProb(tokenizer.encode(prefix)).map(Math.exp);
+const pick = (p: readonly number[]) => candidates.map((c) => p[idOf(c)]);
 await show(barChart(candidates, [
-  { name: "bigram: P(· ∣ 学)", values: candidates.map((c) => pXue[tokenizer.encode(c)[0]]) },
-  { name: "neural: P(· ∣ 他去学)", values: neuralAfter("他去学") },
-  { name: "neural: P(· ∣ 在学校学)", values: neuralAfter("在学校学") },
-  { name: "neural: P(· ∣ 和学)", values: neuralAfter("和学") },
+  { name: "bigram: P(· ∣ 学)", values: pick(pXue) },
+  { name: "neural: P(· ∣ 他去学)", values: pick(neuralAfter("他去学")) },
+  { name: "neural: P(· ∣ 在学校学)", values: pick(neuralAfter("在学校学")) },
+  { name: "GPT: P(· ∣ 他去学)", values: pick(gptAfter("他去学")) },
+  { name: "GPT: P(· ∣ 在学校学)", values: pick(gptAfter("在学校学")) },
 ], { title: "The next character after 学, with and without context", yTitle: "probability" }));
+
+// %%
+/** How often `next` follows `prefix` in the training text, out of the occurrences of `prefix`. */
+const followCount = (prefix: string, next: string) => {
+  const all = trainText.split(prefix).length - 1;
+  return { followed: trainText.split(prefix + next).length - 1, all };
+};
+/** “P(next ∣ context) = p”, and what it says about the model's certainty. */
+const sureness = (name: string, context: string, next: string, p: number) =>
+  `the ${name} model gives P(${next} ∣ ${context}) = ${p.toFixed(4)}: ${
+    p >= 0.9
+      ? "it is nearly sure"
+      : p >= 0.5
+      ? "most of its probability, but it is not sure"
+      : "it has not learned this"
+  }`;
+const quXue = followCount("去学", "校");
+const zaiXue = followCount("在学校学", "习");
+await show(md(
+  `In the training text “去学” is followed by “校” ${quXue.followed} times out of ${quXue.all}, ` +
+    `and “在学校学” by “习” ${zaiXue.followed} times out of ${zaiXue.all}. After “他去学”, ${
+      sureness("neural", "他去学", "校", neuralAfter("他去学")[idOf("校")])
+    }; ${sureness("GPT", "他去学", "校", gptAfter("他去学")[idOf("校")])}. After “在学校学”, ${
+      sureness("neural", "在学校学", "习", neuralAfter("在学校学")[idOf("习")])
+    }; ${sureness("GPT", "在学校学", "习", gptAfter("在学校学")[idOf("习")])}. The bigram model ` +
+    `gives P(校 ∣ 学) = ${pXue[idOf("校")].toFixed(4)} whatever came before “学”.`,
+));
 
 // %% [markdown]
 // ## The “predict the next word” loop
@@ -273,13 +467,17 @@ await show(barChart(candidates, [
 // Generation is the loop from the formula at the top: compute P(next ∣ text so far), choose,
 // append, repeat. Choosing the most probable token each time is *greedy* decoding; drawing
 // at random in proportion to the probabilities is *sampling* (chapter 07 compares them). We
-// start both models from “小明” at the beginning of a line, and stop at the end of the line.
+// start the three models from “小明” at the beginning of a line, and stop at the end of the
+// line.
 
 // %%
 const prompt = tokenizer.encode("\n小明");
 const newline = tokenizer.encode("\n")[0];
-const bigramNext = (h: readonly number[]) => bigramProbabilities(bigram, h[h.length - 1]);
-const neuralNext = (h: readonly number[]) => neuralNgramProbabilities(model, h, bos);
+const nextByModel: Record<string, (h: readonly number[]) => number[]> = {
+  bigram: (h) => bigramProbabilities(bigram, h[h.length - 1]),
+  neural: (h) => neuralNgramProbabilities(model, h, bos),
+  GPT: (h) => gptLogProb([...h]).map(Math.exp),
+};
 const write = (next: (h: readonly number[]) => number[], seed?: number) =>
   "小明" + tokenizer.decode(
     generate(next, prompt, 30, {
@@ -287,25 +485,40 @@ const write = (next: (h: readonly number[]) => number[], seed?: number) =>
       stopId: newline,
     }).filter((id) => id !== newline),
   );
-await show(table([
-  ["bigram", "greedy", write(bigramNext)],
-  ["bigram", "sampled (seed 1)", write(bigramNext, 1)],
-  ["bigram", "sampled (seed 2)", write(bigramNext, 2)],
-  ["neural", "greedy", write(neuralNext)],
-  ["neural", "sampled (seed 1)", write(neuralNext, 1)],
-  ["neural", "sampled (seed 2)", write(neuralNext, 2)],
-], { header: ["model", "choice", "text"], title: "Continuing “小明”" }));
+const corpusLines = new Set(lines);
+const written = Object.entries(nextByModel).flatMap(([name, next]) =>
+  ([["greedy", undefined], ["sampled (seed 1)", 1], ["sampled (seed 2)", 2]] as const).map((
+    [choice, seed],
+  ) => {
+    const line = write(next, seed);
+    return [name, choice, line, corpusLines.has(line) ? "yes" : "no"];
+  })
+);
+const inCorpus = (name: string) => written.filter((r) => r[0] === name && r[3] === "yes").length;
+await show(
+  table(written, {
+    header: ["model", "choice", "text", "a line of the corpus?"],
+    title: "Continuing “小明”",
+  }),
+  md(
+    Object.keys(nextByModel).map((name) =>
+      `${name}: ${inCorpus(name)} of ${written.filter((r) => r[0] === name).length}`
+    ).join(", ") +
+      ` of the lines written are lines of the corpus (its ${lines.length} sentences); the ` +
+      "others are not: new sentences of its grammar, or slips — read them.",
+  ),
+);
+disposeGPT(gpt);
 
 // %% [markdown]
 // Read the bigram's lines closely: every neighbouring pair is plausible, but a sentence can
 // wander or repeat itself, because nothing beyond one character is remembered. The neural
-// model, with four characters of context, mostly writes sentences of the grammar (trained
-// longer, outside quick mode, it makes fewer slips). A GPT is
-// the same loop with a far better predictor: a Transformer whose context is the whole text
-// so far. The next chapters build it piece by piece.
+// model remembers four characters and the GPT the whole line. A real GPT is the same loop with
+// a far larger predictor, trained on far more text. The next chapters build it piece by
+// piece.
 //
 // The article's point that GPT “基于统计学习和推理，而非像人类那样进行逻辑推理” is visible
-// here in miniature: both models only reproduce the statistics of their training text.
+// here in miniature: all three models only reproduce the statistics of their training text.
 //
 // ## Things to try
 //
@@ -313,3 +526,5 @@ await show(table([
 //    held-out loss fall to the counting model's?
 // 2. Change the smoothing α from 0.1 to 1 or 0.001 and watch the bigram's held-out
 //    perplexity. Why does too much smoothing hurt?
+// 3. Give the tiny GPT `contextLength: 4`: it then reads no more than the neural model. Which
+//    of the two wins now?

@@ -28,6 +28,7 @@ import {
   learnedPositions,
   loadDataText,
   md,
+  segmentWords,
   setup,
   show,
   sinusoidalPositionalEncoding,
@@ -44,9 +45,10 @@ const sentence = "AI+编程 扬帆起航";
 // ## Tokenisation: three ways to cut the same sentence
 //
 // - **characters**: every Unicode code point is a token. Tiny vocabulary, long sequences.
-// - **words**: split at spaces and punctuation. Chinese has no spaces, so our word tokenizer
-//   splits Chinese text into single characters and keeps runs of Latin letters (“AI”)
-//   together.
+// - **words**: split at spaces and punctuation. Chinese has no spaces between words, so our
+//   `WordTokenizer` gives up on Chinese and cuts it into single characters, keeping runs of
+//   Latin letters (“AI”) together. Real Chinese word segmentation needs a dictionary; the
+//   table after this one shows one at work.
 // - **byte-level BPE** (GPT-2, GPT-3): start from the bytes of the UTF-8 encoding and
 //   repeatedly merge the most frequent neighbouring pair into a new token. Frequent words
 //   become one token; rare ones fall apart into pieces, but nothing is ever unknown.
@@ -79,6 +81,50 @@ await show(table([
 ], { header: ["tokenizer", "tokens", "ids", "count"], title: `Tokenising “${sentence}”` }));
 
 // %% [markdown]
+// ### Chinese words, with a dictionary
+//
+// JavaScript ships a word segmenter: `Intl.Segmenter("zh", { granularity: "word" })` looks
+// runs of Chinese characters up in the dictionary of ICU (the Unicode library every browser
+// and Deno carry). `segmentWords` wraps it, dropping spaces as our word tokenizer does. Here
+// are its words on the article's example sentences, and how many tokens each way of cutting
+// makes: characters, our `WordTokenizer` (words), the dictionary (dict.) and our BPE.
+
+// %%
+const examples = [sentence, "我是一名学生", "在一个寒冷的冬日，"];
+await show(table(
+  examples.map((text) => [
+    text,
+    segmentWords(text).join(" / "),
+    chars.tokenize(text).length,
+    words.tokenize(text).length,
+    segmentWords(text).length,
+    bpe.encode(text).length,
+  ]),
+  {
+    header: ["sentence", "dictionary words", "chars", "words", "dict.", "BPE"],
+    title: "Dictionary words, and the number of tokens each tokenizer makes",
+  },
+));
+
+// %%
+const dictionary = new Map(examples.map((text) => [text, segmentWords(text)]));
+const multiCharacter = [...dictionary.values()].flat().filter((w) => [...w].length > 1);
+await show(md(
+  `The dictionary finds ${multiCharacter.length} words of more than one character in these ` +
+    `sentences (${multiCharacter.map((w) => `“${w}”`).join(", ")}), where our word tokenizer ` +
+    `has one token per Chinese character. ${
+      dictionary.get(sentence)!.includes("编程")
+        ? "“编程” is one word to it."
+        : `It does not know “编程” (programming): it cuts it into ${
+          dictionary.get(sentence)!.filter((w) => "编程".includes(w)).map((w) => `“${w}”`).join(
+            " and ",
+          )
+        } — a dictionary is only as good as its word list, one reason GPT learns its pieces ` +
+          "from data instead."
+    }`,
+));
+
+// %% [markdown]
 // GPT-2's vocabulary was learned mostly on English web pages, so a Chinese character, three
 // bytes in UTF-8, is often split into byte pieces (shown as `\xe7…`) that only make sense
 // together. Our own BPE, trained on our small Chinese corpus, learns Chinese merges first:
@@ -94,17 +140,27 @@ await show(table(
 ));
 
 // %% [markdown]
-// Every tokenizer must give the text back. Decoding the ids reproduces the sentence exactly
-// for the character tokenizer and both BPEs; the word tokenizer drops the space (it only
-// keeps tokens), one reason GPT uses byte-level BPE.
+// Every tokenizer must give the text back: decode(encode(sentence)) should be the sentence.
 
 // %%
-await show(table([
+const roundTrips = [
   ["characters", chars.decode(chars.encode(sentence))],
   ["words", words.decode(words.encode(sentence))],
   ["our BPE", bpe.decode(bpe.encode(sentence))],
   ["GPT-2's BPE", gpt2.decode(gpt2.encode(sentence))],
-], { header: ["tokenizer", "decode(encode(sentence))"] }));
+];
+const lossy = roundTrips.filter(([, text]) => text !== sentence).map(([name]) => name);
+await show(
+  table(roundTrips, { header: ["tokenizer", "decode(encode(sentence))"] }),
+  md(
+    lossy.length === 0
+      ? "All four give the sentence back exactly."
+      : `${lossy.join(", ")} ${lossy.length === 1 ? "does" : "do"} not give it back (the word ` +
+        "tokenizer keeps tokens only, so the space is lost); the others do. Byte-level BPE " +
+        "can always give the text back, since every byte is in its vocabulary: one reason GPT-2 " +
+        "and GPT-3 use it.",
+  ),
+);
 
 // %% [markdown]
 // ## 词嵌入: looking up a vector per token
@@ -221,30 +277,71 @@ dots.dispose();
 
 // %%
 const Wp = initEmbedding(32, d, 43);
+const WpRows = learnedPositions(Wp, ids.length);
 const h0Learned = inputEmbedding(We, idTensor, Wp);
 const h0Sinusoid = inputEmbedding(We, idTensor, sinusoidalPositionalEncoding(32, d));
 const tokenLabels = chars.tokenize(sentence).map((t) => (t === " " ? "␣" : t));
+const [u, w, h] = [tokenVectors, WpRows, h0Learned].map((t) => t.arraySync() as number[][]);
+const at = 3; // the row of “编”
 await show(
-  tex`h_0 = U W_e + W_p \in \mathbb{R}^{${ids.length} \times ${d}}`,
-  heatmap(learnedPositions(Wp, ids.length), {
+  tex`h_0 = U W_e + W_p \in \mathbb{R}^{${ids.length} \times ${d}}: \quad h_0[${at}, 0] = (UW_e)[${at}, 0] + W_p[${at}, 0] = ${
+    u[at][0]
+  } + ${w[at][0]} = ${h[at][0]}`,
+  heatmap(WpRows, {
     y: tokenLabels.map((_, i) => `pos ${i}`),
     title: "Learned positions Wₚ (first rows; random before training)",
+    colorscale: "diverging",
+  }),
+  heatmap(h0Learned, {
+    y: tokenLabels,
+    xTitle: "dimension",
+    title: "h₀ = UWₑ + Wₚ: token embedding + learned position (GPT-1's input)",
     colorscale: "diverging",
   }),
   heatmap(h0Sinusoid, {
     y: tokenLabels,
     xTitle: "dimension",
-    title: "x = token embedding + sinusoidal position",
+    title: "x = token embedding + sinusoidal position (the original Transformer's input)",
     colorscale: "diverging",
   }),
 );
 
 // %% [markdown]
-// Look at the scale: with GPT's initial σ = 0.02 the token vectors are tiny next to the
-// sinusoids (values in [−1, 1]), so at initialisation x is almost all position. Training
-// grows the token vectors; the original Transformer also multiplies them by √d before the
-// sum for this reason.
-//
+// Look at the scale of the two parts of each sum. Before training, GPT draws both tables Wₑ and
+// Wₚ from a normal distribution with σ = 0.02, while the sinusoids take values in [−1, 1]:
+
+// %%
+/** Root mean square of a tensor's entries, √(mean(x²)). */
+const rms = (t: tf.Tensor) => tf.tidy(() => Math.sqrt(tf.mean(tf.square(t)).dataSync()[0]));
+const sinusoidRows = sinusoidalPositionalEncoding(ids.length, d);
+const scale = { token: rms(tokenVectors), learned: rms(WpRows), sinusoid: rms(sinusoidRows) };
+sinusoidRows.dispose();
+const ratio = scale.sinusoid / scale.token;
+await show(
+  table([
+    ["token vectors UWₑ", scale.token],
+    ["learned positions Wₚ", scale.learned],
+    ["sinusoidal positions PE", scale.sinusoid],
+  ], { header: ["part of the input", "RMS of its entries"], digits: 4 }),
+  md(
+    ratio > 10
+      ? `The sinusoids are ${
+        ratio.toFixed(0)
+      } times larger than the token vectors here, so at initialisation ` +
+        "x = UWₑ + PE is almost all position. Training grows the token vectors; the original " +
+        "Transformer also multiplies them by √d_model before the sum (Vaswani et al., 2017, " +
+        "§3.4, which says only that it does so). That factor is commonly explained as keeping " +
+        "the token vectors from being drowned by the positions."
+      : `The sinusoids are ${
+        ratio.toFixed(1)
+      } times the size of the token vectors here, so neither part drowns the ` +
+        "other. The original Transformer multiplies the token vectors by √d_model before the " +
+        "sum (Vaswani et al., 2017, §3.4, which gives no reason); it is commonly explained as " +
+        "keeping them from being drowned by the positions.",
+  ),
+);
+
+// %% [markdown]
 // ## Why positions are needed: “编AI+程 航帆扬起”
 //
 // The article warns that without positions “AI+编程 扬帆起航” could be read as “编AI+程，航帆扬起”.
@@ -298,7 +395,7 @@ await show(table([
   header: ["attention input", "max |z(token) − z′(token)|", "meaning"],
   title: `Self-attention outputs, “${sentence}” vs “${shuffled}”, matched token by token`,
 }));
-tf.dispose([Wq, Wk, Wv, idTensor, tokenVectors, pe, Wp, We, h0Learned, h0Sinusoid]);
+tf.dispose([Wq, Wk, Wv, idTensor, tokenVectors, pe, Wp, WpRows, We, h0Learned, h0Sinusoid]);
 
 // %% [markdown]
 // ## Things to try

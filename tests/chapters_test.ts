@@ -297,21 +297,30 @@ type ChapterCheck = (stdout: string) => void;
  */
 const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
   "00_introduction.ts": (out) => {
-    // The article's numbers, recomputed: GPT-3 has 175 billion parameters, 1,000× the article's.
+    // The article's numbers, recomputed: GPT-3 175B counted from its config (96 layers, d_model
+    // 12,288), 1,000× the article's figure; 6·N·D against Table D.1; the cost chain.
     const cell = (label: RegExp) =>
       parseNumber(
         row(table(out, /^quantity\s+value\s+note/, "the article's numbers"), label, "")[1],
       );
-    const paper = cell(/^GPT-3 parameters/);
+    const counted = cell(/^GPT-3 175B parameters, countGPTParameters/);
+    assertBetween(counted, 1.74e11, 1.76e11, "GPT-3 175B counted from its config");
+    const paper = cell(/^GPT-3 175B parameters, the paper/);
     const article = cell(/^the article's figure/);
-    assertNear(paper, 175e9, 1e6, "GPT-3's parameters");
+    assertNear(paper, 175e9, 1e6, "GPT-3's parameters in the paper");
     assertNear(cell(/^ratio paper \/ article/), paper / article, 0.5, "paper / article");
     assertNear(cell(/^ratio paper \/ article/), 1000, 0.5, "the article's factor");
     assertNear(cell(/^GPT-3 \/ BERT-large/), 175e9 / 340e6, 0.05, "GPT-3 / BERT-large");
+    const flop = cell(/^training compute 6·N·D/);
+    assertNear(flop, 6 * counted * 300e9, 1e-3 * flop, "6·N·D with D = 300B tokens");
+    assertNear(flop, cell(/^training compute, the paper/), 0.01 * flop, "6·N·D vs Table D.1");
+    const cost = cell(/^…at \$1.50 per V100-hour/) * 1e6;
+    assertNear(cost, (flop / 28e12 / 3600) * 1.5, 0.01e6, "GPU-hours × $1.50");
+    assertNear(cell(/^the article's \$1M\/s spends/), cost / 1e6, 0.06, "seconds at $1M/s");
     const log = bars(out, /^Parameters, log₁₀ scale/, "log₁₀ parameters");
     const gpt3 = log.find((b) => b.label.startsWith("GPT-3"));
     assert(gpt3, `no GPT-3 bar among ${log.map((b) => b.label)}`);
-    assertNear(gpt3.values[0], Math.log10(paper), 0.005, "log₁₀ of GPT-3's parameters");
+    assertNear(gpt3.values[0], Math.log10(counted), 0.005, "log₁₀ of GPT-3's parameters");
     // The bigram's smoothed probability, recomputed from the counts it prints.
     const V = numbers(out, re(String.raw`(\d+) distinct tokens`), "the vocabulary size")[0];
     const [c2, alpha, c1, alpha2, V2, p] = numbers(
@@ -322,17 +331,61 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
     assertEquals(alpha2, alpha, "the same α in the formula");
     assertEquals(V2, V, "the formula's V is the vocabulary");
     assertNear(p, (c2 + alpha) / (c1 + alpha * V), 1e-4, "(c(ab) + α)/(c(a) + αV)");
-    // Held-out losses: a real loss, below the uniform guess ln V, with perplexity e^loss.
+    // Held-out losses of the three models: real losses, below ln V, with perplexity e^loss.
     const losses = table(out, /^model\s+held-out loss/, "held-out losses");
-    for (const label of [/^bigram/, /^neural/]) {
+    for (const label of [/^bigram/, /^neural/, /^tiny GPT/]) {
       const [loss, perplexity] = row(losses, label, "held-out losses").slice(1).map(parseNumber);
       assertBetween(loss, 0, Math.log(V), `${label} held-out loss, below ln V`);
       assertPerplexity(loss, perplexity, `${label} perplexity`);
     }
     // The held-out curve's last point is the table's neural loss (the same measurement).
     const [last] = numbers(out, re(String.raw`── held-out text\s+last (N)`), "the held-out curve");
-    const neural = parseNumber(row(losses, /^neural/, "held-out losses")[1]);
-    assertNear(last, neural, 6e-4, "held-out curve's last point vs the table");
+    const loss = (label: RegExp) => parseNumber(row(losses, label, "held-out losses")[1]);
+    assertNear(last, loss(/^neural/), 6e-4, "held-out curve's last point vs the table");
+    // GPT vs each model: the printed difference is the table's (rounded), and the verdict
+    // follows the 2·SE rule.
+    for (const [name, label] of [["bigram", /^bigram/], ["neural", /^neural/]] as const) {
+      const match = grab(
+        out,
+        re(
+          String
+            .raw`GPT vs ${name}: [^—]*? is (N) nats/token \(2·SE = (N), \d+ tokens\) — ([^.]+)\.`,
+        ),
+        `the GPT vs ${name} verdict`,
+      );
+      const [difference, twoSE] = [parseNumber(match[1]), parseNumber(match[2])];
+      assertNear(difference, loss(/^tiny GPT/) - loss(label), 1.5e-3, `GPT − ${name}`);
+      assert(twoSE > 0, `2·SE of GPT vs ${name} is positive`);
+      const expected = difference < -twoSE
+        ? /clearly better/
+        : difference > twoSE
+        ? /clearly worse/
+        : /no clear difference/;
+      assert(expected.test(match[3]), `GPT vs ${name}: “${match[3]}” for ${difference} ± ${twoSE}`);
+    }
+    // P(校 ∣ 他去学) and P(习 ∣ 在学校学): probabilities, and the sentence's wording follows them.
+    const sure = grabAll(
+      out,
+      re(String.raw`the (neural|GPT) model gives P\((\S) ∣ (\S+)\) = (N): ([^;.]+)`, "g"),
+      "how sure each model is",
+    );
+    assertEquals(sure.length, 4, "two models × two contexts");
+    for (const [, model, next, context, value, words] of sure) {
+      const pNext = parseNumber(value);
+      assertBetween(pNext, 0, 1, `P(${next} ∣ ${context}), ${model}`);
+      const expected = pNext >= 0.9
+        ? /nearly sure/
+        : pNext >= 0.5
+        ? /most of its probability/
+        : /not learned/;
+      assert(expected.test(words), `${model}, P(${next} ∣ ${context}) = ${pNext}: “${words}”`);
+    }
+    const [followed, all] = numbers(
+      out,
+      re(String.raw`“去学” is followed by “校” (N) times out of (N)`),
+      "the count of 去学校",
+    );
+    assert(followed <= all && all > 0, `去学 → 校: ${followed} of ${all}`);
   },
 
   "01_text_representation.ts": (out) => {
@@ -353,6 +406,23 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
     for (const label of [/^characters/, /^our BPE/, /^GPT-2/]) {
       assertEquals(row(decoded, label, "decoded sentences")[1], sentence, `${label} round trip`);
     }
+    // …and the sentence below the table names exactly the tokenizers that lose it.
+    const lossy = decoded.filter(([, text]) => text !== sentence).map(([name]) => name);
+    assertEquals(lossy, ["words"], "only the word tokenizer loses the space");
+    grab(out, re(String.raw`${lossy.join(", ")} does not give it back`), "the round-trip sentence");
+    // Dictionary words (Intl.Segmenter through segmentWords) beside the other tokenizers' counts.
+    const dictionary = table(out, /^sentence\s+dictionary words\s+chars/, "dictionary words");
+    const segmenter = new Intl.Segmenter("zh", { granularity: "word" });
+    for (const [text, pieces, chars, , dict] of dictionary) {
+      const expected = [...segmenter.segment(text)].map((s) => s.segment).filter((s) => s.trim());
+      assertEquals(pieces, expected.join(" / "), `the dictionary words of ${text}`);
+      assertEquals(Number(chars), [...text].length, `characters of ${text}`);
+      assertEquals(Number(dict), pieces.split(" / ").length, `dictionary words of ${text}`);
+    }
+    assertEquals(row(dictionary, /^我是一名学生$/, "dictionary words")[1], "我是 / 一名 / 学生");
+    const [multi] = numbers(out, re(String.raw`The dictionary finds (\d+) words`), "long words");
+    const allPieces = dictionary.flatMap(([, pieces]) => pieces.split(" / "));
+    assertEquals(multi, allPieces.filter((w) => [...w].length > 1).length, "multi-character words");
     // The embedding gradient reaches exactly the rows of the sentence's distinct tokens.
     const [touched, total] = numbers(
       out,
@@ -376,6 +446,19 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
       for (let i = 0; i < d / 2; i++) expected += Math.cos(k / 10000 ** (2 * i / d));
       assertNear(parseNumber(dot), expected, 0.01, `PE(${a})·PE(${b}) depends only on k = ${k}`);
     }
+    // h₀ = UWₑ + Wₚ, one entry added up; the scale of the parts (sinusoids: RMS exactly √½).
+    const [, , , , tokenPart, positionPart, sum] = numbers(
+      out,
+      re(String.raw`h₀\[(N), (N)\] = \(UWₑ\)\[(N), (N)\] \+ Wₚ\[\d+, \d+\] = (N) \+ (N) = (N)`),
+      "the worked entry of h₀",
+    );
+    assertNear(sum, tokenPart + positionPart, 2e-4, "h₀ = UWₑ + Wₚ entry by entry");
+    const scales = table(out, /^part of the input\s+RMS/, "the scale of the parts");
+    const rmsOf = (label: RegExp) => parseNumber(row(scales, label, "scales")[1]);
+    assertNear(rmsOf(/^sinusoidal/), Math.SQRT1_2, 1e-4, "RMS of the sinusoids");
+    assertBetween(rmsOf(/^token vectors/), 0.01, 0.03, "RMS of UWₑ, σ = 0.02");
+    const [times] = numbers(out, re(String.raw`The sinusoids are (N) times`), "the scale sentence");
+    assertNear(times, rmsOf(/^sinusoidal/) / rmsOf(/^token vectors/), 1, "the ratio of scales");
     // Attention without positions is blind to order; with them it is not.
     const order = table(out, /^attention input\s+max \|z/, "the permutation test");
     assertBetween(parseNumber(row(order, /only$/, "")[1]), 0, 1e-5, "embeddings only");

@@ -7,6 +7,7 @@ import {
   CharTokenizer,
   DEFAULT_SPECIALS,
   readableBytes,
+  segmentWords,
   SPECIAL_TOKENS,
   type Tokenizer,
   Vocabulary,
@@ -117,6 +118,19 @@ Deno.test("special tokens in text are recognised only when allowed", () => {
     Error,
     '"<mask>" is not a special token of this tokenizer',
   );
+});
+
+Deno.test("segmentWords cuts Chinese into dictionary words and keeps everything but spaces", () => {
+  assertEquals(segmentWords("我是一名学生"), ["我是", "一名", "学生"]);
+  const slogan = segmentWords(SLOGAN);
+  assert(slogan.includes("扬帆") && slogan.includes("起航"), `${slogan}`);
+  assert(slogan.includes("AI") && slogan.includes("+"), `${slogan}`);
+  for (const text of [SLOGAN, "在一个寒冷的冬日，你好！", "The animal didn't cross.", " \n", ""]) {
+    const tokens = segmentWords(text);
+    assertEquals(tokens.join(""), text.replace(/\s/g, ""), text);
+    assert(tokens.every((t) => t.trim() === t && t !== ""), `${tokens}`);
+  }
+  assertThrows(() => segmentWords(1 as unknown as string), TypeError);
 });
 
 Deno.test("WordTokenizer splits words, punctuation and CJK characters", () => {

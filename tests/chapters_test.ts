@@ -698,6 +698,74 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
     for (const B of grabAll(out, /beam search, B = (\d+), #1/g, "beams").map((m) => m[1])) {
       assert(logP(new RegExp(`B = ${B}, #1`)) >= logP(new RegExp(`B = ${B}, #2`)), `B = ${B}`);
     }
+    // The sentence on this run's beams agrees with the table: its log P are the table's, and
+    // "more / less probable" is their order.
+    const greedyLogP = logP(/^greedy$/);
+    const verdicts = grabAll(
+      out,
+      re(
+        String
+          .raw`B = (\d+) ends with (greedy's own text|a text more probable than greedy's|a text less probable than greedy's|a different text, as probable as greedy's) \(log P (N) against (N)\)`,
+        "g",
+      ),
+      "the beam-versus-greedy sentence",
+    );
+    for (const [, B, verdict, best, greedy] of verdicts) {
+      const [b, g] = [parseNumber(best), parseNumber(greedy)];
+      assertNear(b, logP(new RegExp(`B = ${B}, #1`)), 6e-3, `B = ${B}: the sentence's log P`);
+      assertNear(g, greedyLogP, 6e-3, `B = ${B}: greedy's log P in the sentence`);
+      const said = verdict.replace(/\s+/g, " ");
+      if (said.includes("more probable")) assert(b > g, `B = ${B}: ${said}, ${b} vs ${g}`);
+      if (said.includes("less probable")) assert(b < g, `B = ${B}: ${said}, ${b} vs ${g}`);
+    }
+    // The hand-made model: B = 2 ends below greedy, and the sentence says so with its numbers.
+    const hand = table(out, /^hand-made model\s+text\s+P\s+log P/, "the hand-made model");
+    for (const [method, , P, lp] of hand) {
+      assertNear(parseNumber(P), Math.exp(parseNumber(lp)), 1e-4, `${method}: P = e^log P`);
+    }
+    const handLogP = (label: RegExp) => parseNumber(row(hand, label, "hand-made").at(-1)!);
+    assertEquals(handLogP(/B = 1$/), handLogP(/^greedy$/), "B = 1 is greedy");
+    assert(handLogP(/B = 2$/) < handLogP(/^greedy$/), "B = 2 ends below greedy");
+    const [twoP, greedyP] = numbers(
+      out,
+      re(
+        String
+          .raw`With B = 2 the best text is “[^”]*”, P = (N): less probable than greedy's “[^”]*”, P = (N)\.`,
+      ),
+      "the hand-made sentence",
+    );
+    assertNear(twoP, Math.exp(handLogP(/B = 2$/)), 1e-4, "B = 2's P in the sentence");
+    assertNear(greedyP, Math.exp(handLogP(/^greedy$/)), 1e-4, "greedy's P in the sentence");
+    // The nucleus sentence names the printed sizes and takes the branch they call for.
+    const nuclei = table(out, /^after\s+mass of the top \d+\s+nucleus size/, "the nucleus sizes");
+    const [mWide, mSharp] = nuclei.map((cells) => parseNumber(cells[2]));
+    const said = grab(
+      out,
+      re(
+        String
+          .raw`The nucleus p = (N) holds (\d+) characters after “[^”]*” and (\d+) after “[^”]*”\. (Where the model is sure|It shrinks|It does not shrink)`,
+      ),
+      "the nucleus sentence",
+    );
+    assertEquals([Number(said[2]), Number(said[3])], [mWide, mSharp], "the sentence's sizes");
+    const expected = mSharp <= Number(k)
+      ? "Where the model is sure"
+      : mSharp < mWide
+      ? "It shrinks"
+      : "It does not shrink";
+    assertEquals(said[4].replace(/\s+/g, " "), expected, `nucleus ${mWide} → ${mSharp}`);
+    // Chapter 06's cut, counted: the sentence's numbers are the table's.
+    const corpus = table(out, /^corpus and model\s*$/, "the corpus table");
+    const trainOf = (label: RegExp) =>
+      parseNumber(row(corpus, label, "the corpus table")[1].split("/")[0]);
+    const [loaded, kept06] = numbers(
+      out,
+      re(String.raw`of the (\d+) training poems it keeps the (\d+) written`),
+      "chapter 06's cut",
+    );
+    assertEquals(loaded, trainOf(/^five-character poems loaded/), "poems loaded");
+    assertEquals(kept06, trainOf(/^kept by chapter 06/), "kept by chapter 06");
+    assert(trainOf(/^kept here/) < kept06 && kept06 < loaded, "the cuts are nested");
   },
 
   "08_finetuning.ts": (out) => {

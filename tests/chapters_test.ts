@@ -481,6 +481,85 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
       const weights = bars(out, title, "attention from “it”").map((b) => b.values[0]);
       assertNear(weights.reduce((a, b) => a + b, 0), 1, 2e-3, `${title}: weights sum`);
     }
+    // Dot product against cosine: q·k = |q| |k| cos θ row by row; the long key wins the dot
+    // product, another key the cosine, and the sentence names the two winners.
+    const [qx, qy] = parseMatrix(grab(out, /^query q = \[([^\]]+)\]/m, "the query")[1])[0];
+    const keys = table(out, /^key\s+k\s+\|k\|\s+q·k\s+cos θ/, "dot product against cosine")
+      .map(([name, , len, dot, cos, , w]) => ({
+        name: name.split(" ")[0],
+        len: parseNumber(len),
+        dot: parseNumber(dot),
+        cos: parseNumber(cos),
+        w: parseNumber(w),
+      }));
+    for (const k of keys) {
+      assertNear(k.dot, Math.hypot(qx, qy) * k.len * k.cos, 5e-3, `${k.name}: q·k = |q||k|cos θ`);
+    }
+    assertNear(keys.reduce((sum, k) => sum + k.w, 0), 1, 3e-3, "the key weights sum to 1");
+    const winner = (value: (k: (typeof keys)[number]) => number) =>
+      keys.reduce((best, k) => (value(k) > value(best) ? k : best));
+    const [byDot, byCos, longest] = [
+      winner((k) => k.dot),
+      winner((k) => k.cos),
+      winner((k) => k.len),
+    ];
+    assertEquals(byDot.name, longest.name, "the longest key wins the dot product");
+    assert(byCos.name !== byDot.name, `the cosine picks another key than ${byDot.name}`);
+    const named = grab(
+      out,
+      re(
+        String
+          .raw`The largest dot product is (\S+)'s \((N)\), though it points (\d+)° away from the query; the largest cosine is (\S+)'s`,
+      ),
+      "the dot-versus-cosine sentence",
+    );
+    assertEquals([named[1], named[4]], [byDot.name, byCos.name], "the sentence names the winners");
+    assertNear(parseNumber(named[2]), byDot.dot, 5e-3, "the winning dot product");
+    // Self- against cross-attention: same function, a square and a non-square matrix.
+    const [sr, sc, cr, cc] = numbers(
+      out,
+      re(
+        String
+          .raw`Self-attention's weights are (\d+) × (\d+): .*? Cross-attention's are (\d+) × (\d+):`,
+        "s",
+      ),
+      "the self/cross sentence",
+    );
+    assertEquals(sr, sc, "self-attention's weights are square");
+    assert(cr !== cc, `cross-attention's weights are ${cr} × ${cc}`);
+    const [cross] = heatmaps(out, /^cross-attention, head 1/, "cross-attention");
+    assertEquals([cross.length, cross[0].length], [cr, cc], "the cross-attention heatmap's shape");
+    assertRowsSumToOne(cross, 0.005, "cross-attention");
+    // Held out: the accuracies are shares, and the sentence's percentages and branch are theirs.
+    const [task, n, copyAttention] = numbers(
+      out,
+      re(String.raw`held-out: task accuracy = (N), copy head: #\{[^}]*\}/(\d+) = (N)`),
+      "the held-out accuracies",
+    );
+    assertBetween(task, 0, 1, "held-out task accuracy");
+    assertBetween(copyAttention, 0, 1, "the copy head's held-out attention accuracy");
+    const said = grab(
+      out,
+      re(
+        String
+          .raw`On the (\d+) held-out sentences the model names the referent in (\d+)% of them, and the copy head puts more weight on the referent than on the other noun in (\d+)%\. (On sentences it never saw|The attention from “it” found the noun more often|That is near chance)`,
+      ),
+      "the held-out sentence",
+    );
+    assertEquals(Number(said[1]), n, "held-out sentences");
+    assertNear(Number(said[2]), 100 * task, 0.5 + 1e-3, "the task accuracy in %");
+    assertNear(Number(said[3]), 100 * copyAttention, 0.5 + 1e-3, "the attention accuracy in %");
+    const branch = task >= 0.9
+      ? "On sentences it never saw"
+      : task >= 0.6
+      ? "The attention from “it” found the noun more often"
+      : "That is near chance";
+    assertEquals(said[4].replace(/\s+/g, " "), branch, `the branch for task accuracy ${task}`);
+    for (
+      const [text, , , aRef, aOther] of table(out, /^held-out sentence\s+referent/, "held out")
+    ) {
+      assertBetween(parseNumber(aRef) + parseNumber(aOther), 0, 1.01, `${text}: two weights`);
+    }
   },
 
   "05_decoder_generation.ts": (out) => {

@@ -15,8 +15,8 @@
 //
 // All three are the same input X multiplied by three learned matrices. This chapter computes
 // them on a small example, follows the formula Z = softmax(QKᵀ/√d_k)V step by step, shows why
-// the √d_k is there, and ends with a model trained here whose attention from “it” finds the
-// right noun.
+// the √d_k is there, and ends with a model trained here, asking whether its attention from
+// “it” finds the right noun.
 
 // %%
 import {

@@ -254,17 +254,21 @@ await show(
       digits: 3,
     },
   ),
+  md(
+    `e^H, the exponential of the entropy, reads as “how many characters the draw is really ` +
+      `choosing among”: ${
+        byT.map((q, i) => `${Math.exp(entropy(q)).toFixed(0)} at T = ${temperatures[i]}`)
+          .join(", ")
+      }.`,
+  ),
 );
 
 // %% [markdown]
-// e^H, the exponential of the entropy, reads as “how many characters the draw is really
-// choosing among”: a handful at T = 0.5, many more at T = 1.5.
-//
 // ## Top-k and top-p
 //
-// Even at T = 1 thousands of characters keep a sliver of probability each, and together the
-// slivers are a large share of the mass: one draw in several picks something from the long
-// tail, and a poem that draws 20 characters will hit the tail a few times. **Top-k** keeps only
+// Even at T = 1 every character keeps a sliver of probability, and together the slivers can be
+// a large share of the mass (the first chart's title gives the share of the top 20 here): a
+// draw can land in the long tail, and a poem draws many times. **Top-k** keeps only
 // the k most probable characters and renormalises (the formula is under the chart, with this
 // prompt's numbers).
 //
@@ -512,7 +516,16 @@ await show(
         `B = ${B} ends with ${versusGreedy(best)} (log P ${best.logProb.toFixed(2)} against ` +
         `${greedyLogP.toFixed(2)})`
       ).join("; ")
-    }.`,
+    }.${
+      [...bestByWidth].slice(1).map(([B, best], i) => {
+        const [narrowB, narrow] = [...bestByWidth][i];
+        return best.logProb < narrow.logProb - 1e-3
+          ? ` B = ${B} ends below B = ${narrowB} (${best.logProb.toFixed(2)} against ` +
+            `${narrow.logProb.toFixed(2)}): the wider beam lost the narrower one's text, the ` +
+            `failure built by hand below.`
+          : "";
+      }).join("")
+    }`,
   ),
 );
 

@@ -797,6 +797,22 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
       if (said.includes("more probable")) assert(b > g, `B = ${B}: ${said}, ${b} vs ${g}`);
       if (said.includes("less probable")) assert(b < g, `B = ${B}: ${said}, ${b} vs ${g}`);
     }
+    // A wider beam that ends below a narrower one is said so, and only then.
+    const widths = verdicts.map((m) => m[1]);
+    widths.slice(1).forEach((B, i) => {
+      const below = out.match(
+        re(String.raw`B = ${B} ends below B = ${widths[i]} \((N) against (N)\)`),
+      );
+      const wide = logP(new RegExp(`B = ${B}, #1`));
+      const narrow = logP(new RegExp(`B = ${widths[i]}, #1`));
+      const what = `B = ${B} against B = ${widths[i]}: ${wide} vs ${narrow} (2 decimals)`;
+      if (below) {
+        assert(wide <= narrow, `said below, ${what}`);
+        assertEquals([below[1], below[2]].map(parseNumber), [wide, narrow], what);
+      } else {
+        assert(wide >= narrow - 0.01, `not said below, ${what}`);
+      }
+    });
     // The hand-made model: B = 2 ends below greedy, and the sentence says so with its numbers.
     const hand = table(out, /^hand-made model\s+text\s+P\s+log P/, "the hand-made model");
     for (const [method, , P, lp] of hand) {

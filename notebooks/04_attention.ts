@@ -275,6 +275,11 @@ const dModel = 16, heads = 4;
 const mha = initMultiHead(dModel, heads, 7);
 const x = tf.randomNormal([1, sentence.length, dModel], 0, 1, "float32", 8);
 const mh = multiHeadAttention(mha, x, x);
+/** Head h's weights [queries][keys], read out of weights [1, heads, queries, keys]. */
+const headOf = (w: tf.Tensor, h: number) =>
+  tf.tidy(() =>
+    w.slice([0, h], [1, 1]).reshape([w.shape[2]!, w.shape[3]!]).arraySync()
+  ) as number[][];
 await show(
   tex`\mathrm{MultiHead}(X) = \mathrm{Concat}(\mathrm{head}_1, \ldots, \mathrm{head}_h)W_o, \quad \mathrm{head}_i = \mathrm{softmax}\Big(\frac{XW_q^{(i)}(XW_k^{(i)})^\top}{\sqrt{d_k}}\Big)XW_v^{(i)}`,
   md(
@@ -286,7 +291,7 @@ await show(
   ),
   ...[0, 1].map((h) =>
     heatmap(
-      mh.weights.slice([0, h], [1, 1]).reshape([sentence.length, sentence.length]) as tf.Tensor2D,
+      headOf(mh.weights, h),
       {
         x: sentence,
         y: sentence,
@@ -319,13 +324,11 @@ tf.dispose([X, Wq, Wk, Wv, Q, K, V, scores, output, weights]);
 const translation = [..."因为动物太累了所以没有过马路"];
 const y = tf.randomNormal([1, translation.length, dModel], 0, 1, "float32", 9);
 const cross = multiHeadAttention(mha, y, x);
-/** Head h's weights, [queries, keys]. */
-const headOf = (w: tf.Tensor, h: number) =>
-  w.slice([0, h], [1, 1]).reshape([w.shape[2]!, w.shape[3]!]) as tf.Tensor2D;
-const [selfRows, selfCols] = headOf(mh.weights, 0).shape;
-const [crossRows, crossCols] = headOf(cross.weights, 0).shape;
+const selfHead = headOf(mh.weights, 0), crossHead = headOf(cross.weights, 0);
+const [selfRows, selfCols] = [selfHead.length, selfHead[0].length];
+const [crossRows, crossCols] = [crossHead.length, crossHead[0].length];
 await show(
-  heatmap(headOf(mh.weights, 0), {
+  heatmap(selfHead, {
     x: sentence,
     y: sentence,
     title: `self-attention, head 1: multiHeadAttention(params, x, x), ${selfRows} × ${selfCols}`,
@@ -334,7 +337,7 @@ await show(
     zmin: 0,
     zmax: 1,
   }),
-  heatmap(headOf(cross.weights, 0), {
+  heatmap(crossHead, {
     x: sentence,
     y: translation,
     title: `cross-attention, head 1: multiHeadAttention(params, y, x), ${crossRows} × ${crossCols}`,

@@ -502,7 +502,9 @@ export interface Beam {
  * the best `beamWidth` of these and of the finished beams survive. It stops after
  * `maxNewTokens` steps or when every surviving beam is finished, and returns the survivors,
  * best first. With beamWidth 1 it is greedy decoding; wider beams can find a sequence greedy
- * misses, when a less probable first token leads to much more probable later ones. Ties are
+ * misses, when a less probable first token leads to much more probable later ones — and can
+ * lose greedy's, when its prefix falls out of the beam (beam search is not monotone in the
+ * width; notebooks/07_sampling.ts builds a model where B = 2 ends below greedy). Ties are
  * broken by beam order, then by lower token id. On a GPT it re-runs each beam's context.
  */
 export function beamSearch(

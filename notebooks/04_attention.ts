@@ -15,11 +15,12 @@
 //
 // All three are the same input X multiplied by three learned matrices. This chapter computes
 // them on a small example, follows the formula Z = softmax(QKᵀ/√d_k)V step by step, shows why
-// the √d_k is there, and ends with a model trained here whose attention from “it” finds the
-// right noun.
+// the √d_k is there, and ends with a model trained here, asking whether its attention from
+// “it” finds the right noun.
 
 // %%
 import {
+  argmax,
   barChart,
   heatmap,
   initMultiHead,
@@ -58,10 +59,12 @@ await show(
 // %% [markdown]
 // ## QKᵀ: similarity as a dot product
 //
-// Entry (i, j) of QKᵀ is the dot product of token i's question with token j's key. A large
-// dot product means the two vectors point the same way — the answer fits the question; zero
-// means they are perpendicular — unrelated. The diagonal is each token asking itself: that
-// is why it is called *self*-attention.
+// Entry (i, j) of QKᵀ is the dot product of token i's question with token j's key: the larger
+// it is, the better key j answers question i. The article reads it geometrically — the larger
+// the dot product, the more parallel the two vectors — which holds for the cosine of their
+// angle, not for the dot product itself (an erratum below measures the difference). The
+// diagonal is each token's question to its own key: a token may attend to itself. That is not
+// where the name *self*-attention comes from (the article says it is; a second erratum below).
 
 // %%
 const scores = tf.matMul(Q, K, false, true);
@@ -87,6 +90,80 @@ await show(
 // with exactly those weights: token 1 rebuilds itself from the three value vectors in the
 // proportions read off the first row. This is the whole
 // mechanism: **attention rebuilds each token's vector as a mixture of the others' values.**
+//
+// ## Erratum: a large dot product does not mean “the same direction”
+//
+// “内积越大，两个向量就更趋向于平行的关系” — the larger the dot product, the more parallel the
+// vectors, says the article. The dot product is q·k = |q| |k| cos θ: it grows with the angle's
+// cosine *and* with the lengths. Only the cosine, q·k / (|q| |k|), measures direction alone. One
+// query and four keys in the plane: k₁ points the way the query does, k₃ is perpendicular, and
+// k₄ is long and points partly away.
+
+// %%
+const query = tf.tensor2d([[1, 1]]);
+const keyNames = ["k₁", "k₂", "k₃", "k₄"];
+const keyRoles = ["same direction", "", "perpendicular", "long"];
+const keyVectors = [[1, 1], [1, 0.2], [1, -1], [6, -2]];
+const keys = tf.tensor2d(keyVectors);
+const similarity = tf.tidy(() => {
+  const dots = tf.matMul(query, keys, false, true).reshape([-1]);
+  const lengths = tf.norm(keys, "euclidean", 1);
+  const cosines = dots.div(lengths.mul(tf.norm(query)));
+  return {
+    dots: Array.from(dots.dataSync()),
+    lengths: Array.from(lengths.dataSync()),
+    cosines: Array.from(cosines.dataSync()),
+    weights: Array.from(tf.softmax(dots.div(Math.sqrt(query.shape[1]))).dataSync()),
+  };
+});
+const degrees = similarity.cosines.map((c) =>
+  (Math.acos(Math.min(1, Math.max(-1, c))) * 180) / Math.PI
+);
+const byDot = argmax(similarity.dots), byCosine = argmax(similarity.cosines);
+const queryLength = Math.hypot(...query.dataSync());
+await show(
+  table(
+    keyNames.map((name, j) => [
+      keyRoles[j] ? `${name} (${keyRoles[j]})` : name,
+      `[${keyVectors[j].join(", ")}]`,
+      similarity.lengths[j],
+      similarity.dots[j],
+      similarity.cosines[j],
+      degrees[j],
+      similarity.weights[j],
+    ]),
+    {
+      header: ["key", "k", "|k|", "q·k", "cos θ", "θ (degrees)", "softmax(q·k/√d_k)"],
+      digits: 3,
+      title: `query q = [${query.dataSync().join(", ")}]`,
+    },
+  ),
+  barChart(keyNames, [
+    { name: "dot product q·k", values: similarity.dots },
+    { name: "cosine q·k / (|q| |k|)", values: similarity.cosines },
+  ], { title: "Which key answers the query best?", yTitle: "score" }),
+  tex`q\cdot k_4 = |q|\,|k_4|\cos\theta_4 = ${queryLength} \times ${similarity.lengths[3]} \times ${
+    similarity.cosines[3]
+  } = ${similarity.dots[3]}`,
+  md(
+    byDot === byCosine
+      ? `Here the same key, ${keyNames[byDot]}, wins under both measures: these lengths do not ` +
+        `overturn the directions.`
+      : `The largest dot product is ${keyNames[byDot]}'s (${similarity.dots[byDot].toFixed(2)}), ` +
+        `though it points ${degrees[byDot].toFixed(0)}° away from the query; the largest cosine ` +
+        `is ${keyNames[byCosine]}'s (${similarity.cosines[byCosine].toFixed(2)}, ` +
+        `${degrees[byCosine].toFixed(0)}°). Attention scores are dot products, so ` +
+        `${keyNames[byDot]} takes ${(100 * similarity.weights[byDot]).toFixed(0)}% of the ` +
+        `weight and ${keyNames[byCosine]} ${(100 * similarity.weights[byCosine]).toFixed(0)}%: ` +
+        `a long key can outweigh a well-aimed one.`,
+  ),
+);
+tf.dispose([query, keys]);
+
+// %% [markdown]
+// In a trained model the lengths of the queries and keys are learned along with their
+// directions (W_q and W_k set both), so the score mixes “how well does this key fit?” with
+// “how loud is it?”.
 //
 // ## Erratum: softmax of [100, 80, 20, 12] is not [0.4, 0.2, 0.2, 0.1]
 //
@@ -198,6 +275,11 @@ const dModel = 16, heads = 4;
 const mha = initMultiHead(dModel, heads, 7);
 const x = tf.randomNormal([1, sentence.length, dModel], 0, 1, "float32", 8);
 const mh = multiHeadAttention(mha, x, x);
+/** Head h's weights [queries][keys], read out of weights [1, heads, queries, keys]. */
+const headOf = (w: tf.Tensor, h: number) =>
+  tf.tidy(() =>
+    w.slice([0, h], [1, 1]).reshape([w.shape[2]!, w.shape[3]!]).arraySync()
+  ) as number[][];
 await show(
   tex`\mathrm{MultiHead}(X) = \mathrm{Concat}(\mathrm{head}_1, \ldots, \mathrm{head}_h)W_o, \quad \mathrm{head}_i = \mathrm{softmax}\Big(\frac{XW_q^{(i)}(XW_k^{(i)})^\top}{\sqrt{d_k}}\Big)XW_v^{(i)}`,
   md(
@@ -209,7 +291,7 @@ await show(
   ),
   ...[0, 1].map((h) =>
     heatmap(
-      mh.weights.slice([0, h], [1, 1]).reshape([sentence.length, sentence.length]) as tf.Tensor2D,
+      headOf(mh.weights, h),
       {
         x: sentence,
         y: sentence,
@@ -220,7 +302,61 @@ await show(
     )
   ),
 );
-tf.dispose([X, Wq, Wk, Wv, Q, K, V, scores, output, weights, x, mh.output, mh.weights]);
+tf.dispose([X, Wq, Wk, Wv, Q, K, V, scores, output, weights]);
+
+// %% [markdown]
+// ## Erratum: *self*-attention is named for where Q, K and V come from
+//
+// The article says that because each token also asks itself (the diagonal of QKᵀ), attention in
+// the Transformer is called self-attention (“也就是因为这种操作，所以在Transformer中的注意力机制被
+// 叫做Self-Attention”). That is not the reason. Vaswani et al. (2017, §2) define self-attention
+// as “an attention mechanism relating different positions of a single sequence”, and §3.2.3
+// says in a self-attention layer “all of the keys, values and queries come from the same
+// place”. The alternative is *cross*-attention — the paper's “encoder-decoder attention”, which
+// chapter 03 shows: the queries come from the decoder, the keys and values from the encoder's
+// output, two different sequences. The mechanism and even the weights can be the same:
+// `multiHeadAttention(params, xq, xkv)` is self-attention when xkv is xq, cross-attention when
+// xkv is another sequence. Below, the same parameters as above: first the English sentence
+// attends to itself; then the article's translation of it, 因为动物太累了所以没有过马路 (one
+// character per token, random vectors as before), asks the English sentence.
+
+// %%
+const translation = [..."因为动物太累了所以没有过马路"];
+const y = tf.randomNormal([1, translation.length, dModel], 0, 1, "float32", 9);
+const cross = multiHeadAttention(mha, y, x);
+const selfHead = headOf(mh.weights, 0), crossHead = headOf(cross.weights, 0);
+const [selfRows, selfCols] = [selfHead.length, selfHead[0].length];
+const [crossRows, crossCols] = [crossHead.length, crossHead[0].length];
+await show(
+  heatmap(selfHead, {
+    x: sentence,
+    y: sentence,
+    title: `self-attention, head 1: multiHeadAttention(params, x, x), ${selfRows} × ${selfCols}`,
+    xTitle: "keys, values: the English sentence",
+    yTitle: "queries: the English sentence",
+    zmin: 0,
+    zmax: 1,
+  }),
+  heatmap(crossHead, {
+    x: sentence,
+    y: translation,
+    title: `cross-attention, head 1: multiHeadAttention(params, y, x), ${crossRows} × ${crossCols}`,
+    xTitle: "keys, values: the English sentence",
+    yTitle: "queries: the Chinese translation",
+    zmin: 0,
+    zmax: 1,
+  }),
+  md(
+    `Self-attention's weights are ${selfRows} × ${selfCols}: one sequence asks itself, so the ` +
+      `matrix is square and has a diagonal. Cross-attention's are ${crossRows} × ${crossCols}: ` +
+      `${crossRows} queries from the translation, ${crossCols} keys from the sentence` +
+      (crossRows === crossCols
+        ? "."
+        : ` — not square, so there is no diagonal at all, and it is the same attention.`) +
+      ` What makes attention *self*-attention is where its inputs come from.`,
+  ),
+);
+tf.dispose([x, y, mh.output, mh.weights, cross.output, cross.weights]);
 
 // %% [markdown]
 // ## What does “it” refer to? A model trained here
@@ -250,11 +386,12 @@ tf.dispose([X, Wq, Wk, Wv, Q, K, V, scores, output, weights, x, mh.output, mh.we
 // “explain” what it does. With words as values, there is no way to mix first and decide later.
 
 // %%
-import { isQuick, loadItSentences, trainingMonitor } from "../mod.ts";
+import { isQuick, type ItSentence, loadItSentences, trainingMonitor } from "../mod.ts";
 import {
   attentionLayers,
   chooseHead,
   corefAccuracy,
+  corefAnswers,
   corefConfig,
   headAccuracies,
   initCorefModel,
@@ -350,23 +487,54 @@ await show(
       `of the weight of “it” on average, the other noun ${mean(heldOut.other).toFixed(2)}.`,
   ),
 );
+// the encoder's heads: how far from one half they score, and which looks most at the adjective
+const encoderHeads = layerNames.slice(0, -1).map((_, i) => i);
+const encoderTest = encoderHeads.map((i) => accTest[i]);
+const nearHalf = encoderTest.every((a) => Math.abs(a - 0.5) <= 0.15);
+const bestEncoder = encoderHeads[argmax(encoderTest)];
+const adjectiveHead = encoderHeads[argmax(encoderHeads.map((i) => toAdjective[i]))];
+const capitalized = (text: string) => text[0].toUpperCase() + text.slice(1);
+await show(md(
+  (nearHalf
+    ? `The encoder's heads score between ${Math.min(...encoderTest).toFixed(2)} and ` +
+      `${Math.max(...encoderTest).toFixed(2)} on held-out sentences — near one half, what a head ` +
+      `scores when it looks at the same kind of noun whatever the adjective: none of them picks ` +
+      `the referent.`
+    : `The best encoder head, ${layerNames[bestEncoder]}, scores ` +
+      `${accTest[bestEncoder].toFixed(2)} on held-out sentences.`) +
+    (toAdjective[adjectiveHead] > 0.5
+      ? ` ${capitalized(layerNames[adjectiveHead])} instead sends ${
+        toAdjective[adjectiveHead].toFixed(2)
+      } of ` +
+        `the weight of “it” to the adjective three tokens later (the last column): that is how ` +
+        `the vector at “it” can learn what it is asking for before the copy head asks.`
+      : ` The encoder head that looks most at the adjective, ${layerNames[adjectiveHead]}, gives ` +
+        `it ${toAdjective[adjectiveHead].toFixed(2)} of the weight of “it” on average.`),
+));
 
 // %% [markdown]
-// The head chosen on the training sentences is named above, with its held-out score. The
-// encoder's heads sit near one half: none of them picks the referent. One of them instead
-// sends most of the weight of “it” to the adjective three tokens later (the last column) —
-// that is how the vector at “it” learns what it is asking for before the copy head asks.
-//
 // ## The article's two sentences
 //
-// Here is the chosen head on the article's sentences: each row is one token's attention (only
-// the row of “it” matters to the copy head, whose query is read at “it”), then the row of
-// “it” alone.
+// The article's two sentences are in the training split (the first two sentences of its
+// “train” list): the model was trained on them, so they show what it learned, not that it
+// generalises — held-out sentences follow. Here is the chosen head on them: each row is one
+// token's attention (only the row of “it” matters to the copy head, whose query is read at
+// “it”), then the row of “it” alone.
 
 // %%
 const articleSentences = its.train.slice(0, 2);
+/** Attention from “it” to the referent and to the other noun, in one sentence. */
+const toNouns = (s: ItSentence, row: number[]) => ({
+  adjective: s.tokens[s.itIndex + 3],
+  referent: s.tokens[s.referentIndex],
+  other: s.tokens[s.otherIndex],
+  toReferent: row[s.referentIndex],
+  toOther: row[s.otherIndex],
+});
+const articleRows: ReturnType<typeof toNouns>[] = [];
 for (const s of articleSentences) {
   const w = sentenceAttention(model, s, chosen);
+  articleRows.push(toNouns(s, w[s.itIndex]));
   await show(
     heatmap(w, {
       x: s.tokens,
@@ -382,17 +550,90 @@ for (const s of articleSentences) {
     }),
   );
 }
+await show(md(
+  articleRows.map((r, i) =>
+    `${i === 0 ? "With" : "with"} “${r.adjective}”, ${chosenName} gives “${r.referent}” (the ` +
+    `referent) ${r.toReferent.toFixed(2)} of the weight of “it” and “${r.other}” ` +
+    r.toOther.toFixed(2)
+  ).join("; ") + ". " +
+    (articleRows.every((r) => r.toReferent > r.toOther)
+      ? `The same sentence, one word changed, and the attention moves to the referent: the ` +
+        `article's claim, on two sentences the model was trained on.`
+      : `The attention does not follow the referent in both, even on sentences the model was ` +
+        `trained on.`),
+));
 
 // %% [markdown]
-// With “tired”, “it” puts most of its weight on *animal*; with “narrow”, *street* gets more
-// than *animal* (less sharply, as the bars show): the same sentence, one word changed, and the
-// attention moves. That is the article's claim, measured.
-// It is also all this model knows. It has never seen “tired” anywhere but in these
-// sentences; it has learned that some adjectives go with the first noun type and some with the
-// second, from 556 examples of one template, and it would be lost on “The trophy didn't fit in
-// the suitcase because it was too big”. The held-out score shows it generalises to new
-// adjective–noun pairs of the same template, not that it understands English.
+// ## Held-out sentences
 //
+// The held-out split is the “test” list of `data/it_sentences.json` (`loadItSentences()` returns
+// it as `its.test`); the model never trained on it, and it pairs each adjective with nouns
+// training never pairs it with. Below, the copy head on the first held-out sentence whose
+// referent is the animal and on the first whose referent is the place, each with the model's
+// answer — the word it names for “it” (`corefAnswers`) — then the first ten held-out
+// sentences.
+
+// %%
+const copyHead = { layer: config.layers, head: 0 };
+const examples = (["animal", "place"] as const).map((kind) =>
+  its.test.find((s) => s.referent === kind)!
+);
+const exampleAnswers = corefAnswers(model, examples);
+const firstTen = its.test.slice(0, 10);
+const firstTenAnswers = corefAnswers(model, firstTen);
+const copyOnTest = referentAttention(model, its.test, copyHead);
+await show(
+  ...examples.map((s, i) =>
+    barChart(s.tokens, sentenceAttention(model, s, copyHead)[s.itIndex], {
+      title: `copy head, held out: “${s.text}” — answer: ${exampleAnswers[i]}`,
+      yTitle: "attention from “it”",
+      highlight: [s.referentIndex],
+    })
+  ),
+  table(
+    firstTen.map((s, i) => [
+      s.text,
+      s.tokens[s.referentIndex],
+      firstTenAnswers[i],
+      copyOnTest.referent[i],
+      copyOnTest.other[i],
+    ]),
+    {
+      header: ["held-out sentence", "referent", "answer", "a[it → referent]", "a[it → other]"],
+      digits: 2,
+    },
+  ),
+);
+
+// %% [markdown]
+// The copy head is built so that its attention carries the answer: its values are the words
+// themselves, z = Σⱼ aⱼEⱼ, and the answer is read from z — the model can only name a word by
+// putting weight on it. So the held-out accuracy is also a measure of where the attention from
+// “it” went:
+
+// %%
+const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+await show(
+  tex`\text{held-out: task accuracy} = ${taskTest},\quad \text{copy head: } \frac{\#\{a[\text{it}\to\text{referent}] > a[\text{it}\to\text{other}]\}}{${its.test.length}} = ${copyOnTest.accuracy}`,
+  md(
+    `On the ${its.test.length} held-out sentences the model names the referent in ` +
+      `${pct(taskTest)} of them, and the copy head puts more weight on the referent than on ` +
+      `the other noun in ${pct(copyOnTest.accuracy)}. ` +
+      (taskTest >= 0.9
+        ? `On sentences it never saw, the attention from “it” found the noun almost every time: ` +
+          `the article's claim, measured — on a model built so that the answer has to pass ` +
+          `through attention. It generalises to new adjective–noun pairs of the same template, ` +
+          `not to English: it has learned, from ${its.train.length} examples of one template, ` +
+          `that some adjectives go with the first noun type and some with the second, and it ` +
+          `would be lost on “The trophy didn't fit in the suitcase because it was too big”.`
+        : taskTest >= 0.6
+        ? `The attention from “it” found the noun more often than not, but far from always: ` +
+          `this run has not learned the template well enough for the article's claim.`
+        : `That is near chance, one of two nouns: in this run the attention from “it” did not ` +
+          `learn to find the noun.`),
+  ),
+);
+
 // ## Things to try
 //
 // - Train with another seed, `initCorefModel({ ...corefConfig(), seed: 2 }, its.train)` (it

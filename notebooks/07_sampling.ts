@@ -26,6 +26,7 @@
 // %%
 import {
   barChart,
+  type Beam,
   beamSearch,
   charVocabulary,
   countGPTParameters,
@@ -45,6 +46,7 @@ import {
   loadTangPoems,
   md,
   nextTokenDistribution,
+  type PoemSplits,
   setup,
   show,
   softmaxWithTemperature,
@@ -55,6 +57,7 @@ import {
   trainingMonitor,
   warmupCosine,
 } from "../mod.ts";
+import { commonCharacterPoems, pretrainingSettings } from "../lib/experiments/mod.ts";
 import * as tf from "@tensorflow/tfjs";
 
 await setup({ title: "07 Sampling" });
@@ -67,7 +70,8 @@ await setup({ title: "07 Sampling" });
 // character at a time. A character-level vocabulary of Tang poetry has thousands of entries,
 // and the output layer (d_model × V) dominates the cost of a small model; to train in about a
 // minute on a laptop's CPU we keep the poems written only with the 1,500 most frequent
-// characters. Chapter 06 trains on everything and explains the model; here it is a tool.
+// characters — a stricter cut than chapter 06's, which explains the model (the table below
+// counts both); here it is a tool.
 //
 // The model: 2 pre-LN blocks, d_model 64, 4 heads, a 32-character context, trained with
 // AdamW on random windows of the poem stream (`QUICK=1` trains it for fewer steps).
@@ -77,15 +81,11 @@ const quick = isQuick();
 const settings = quick
   ? { layers: 2, dModel: 64, contextLength: 32, batchSize: 16, steps: 60, peak: 1e-2 }
   : { layers: 2, dModel: 64, contextLength: 32, batchSize: 16, steps: 450, peak: 1e-2 };
+const characters = 1500;
 const poems = await loadTangPoems({ maxPoems: 20_000 });
-const counts = new Map<string, number>();
-for (const poem of poems.train) for (const c of poem) counts.set(c, (counts.get(c) ?? 0) + 1);
-const common = new Set(
-  [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 1500).map(([c]) => c),
-);
-const writtenWithCommon = (poem: string) => [...poem].every((c) => common.has(c));
-const train = poems.train.filter(writtenWithCommon);
-const validation = poems.validation.filter(writtenWithCommon);
+const { train, validation } = commonCharacterPoems(poems, characters);
+const chapter06 = pretrainingSettings(quick).characters;
+const kept06 = commonCharacterPoems(poems, chapter06);
 const vocab = charVocabulary(train);
 const config = gptConfig({
   name: "Tang-poem GPT",
@@ -101,17 +101,28 @@ const batches = lmBatches(trainIds, { ...settings, seed: 1 });
 const heldOut = lmBatches(encodeCorpus(validation, vocab), { ...settings, batchSize: 64, seed: 2 })(
   0,
 );
-await show(table([
-  ["poems (train / validation)", `${train.length} / ${validation.length}`],
-  ["characters in the training stream", trainIds.length],
-  ["vocabulary V", vocab.size],
-  [
-    "blocks, d_model, heads, context",
-    `${config.layers}, ${config.dModel}, 4, ${config.contextLength}`,
-  ],
-  ["parameters", countGPTParameters(config)],
-  ["steps × batch", `${settings.steps} × ${settings.batchSize}`],
-], { header: ["", ""], digits: 0 }));
+/** “train / validation” sizes of a split. */
+const sizes = (s: PoemSplits) => `${s.train.length} / ${s.validation.length}`;
+await show(
+  table([
+    ["five-character poems loaded (train / validation)", sizes(poems)],
+    [`kept by chapter 06 (its ${chapter06} most frequent characters)`, sizes(kept06)],
+    [`kept here (the ${characters} most frequent characters)`, sizes({ train, validation })],
+    ["characters in the training stream", trainIds.length],
+    ["vocabulary V", vocab.size],
+    [
+      "blocks, d_model, heads, context",
+      `${config.layers}, ${config.dModel}, 4, ${config.contextLength}`,
+    ],
+    ["parameters", countGPTParameters(config)],
+    ["steps × batch", `${settings.steps} × ${settings.batchSize}`],
+  ], { header: ["corpus and model", ""], digits: 0 }),
+  md(
+    `Chapter 06 does not train on everything either: of the ${poems.train.length} training poems ` +
+      `it keeps the ${kept06.train.length} written with its ${chapter06} most frequent ` +
+      `characters; our cut to ${characters} keeps ${train.length}.`,
+  ),
+);
 
 const monitor = await trainingMonitor(settings.steps, {
   title: "training the Tang-poem GPT",
@@ -207,10 +218,8 @@ await show(
 // %% [markdown]
 // ## Temperature
 //
-// Dividing the logits by T before softmax keeps their order and changes their spread:
-//
-// p_i(T) = e^{z_i/T} / Σⱼ e^{z_j/T}
-//
+// Dividing the logits by T before softmax, p(T) = softmax(z / T), keeps their order and changes
+// their spread (the formula below, with this prompt's numbers for its most probable character).
 // T < 1 stretches the gaps, so the likely characters become likelier; T > 1 squeezes them,
 // so the unlikely ones gain; T → 0 puts all the mass on the largest logit — greedy decoding is
 // sampling at temperature 0. The code subtracts max z before exponentiating (it changes
@@ -221,7 +230,15 @@ await show(
 const temperatures = [0.5, 1, 1.5];
 const byT = temperatures.map((T) => softmaxWithTemperature(z, T));
 const entropy = (q: number[]) => -q.reduce((s, x) => (x > 0 ? s + x * Math.log(x) : s), 0);
+const top = shown[0];
 await show(
+  tex`p_i(T) = \mathrm{softmax}(z/T)_i = \frac{e^{z_i/T}}{\sum_j e^{z_j/T}}:\quad z_{${
+    texLabel(top)
+  }} = ${z[top]},\quad p_{${texLabel(top)}}(${temperatures[0]}) = ${byT[0][top]},\ p_{${
+    texLabel(top)
+  }}(${temperatures[1]}) = ${byT[1][top]},\ p_{${texLabel(top)}}(${temperatures[2]}) = ${
+    byT[2][top]
+  }`,
   barChart(
     labels,
     byT.map((q, k) => ({ name: `T = ${temperatures[k]}`, values: shown.map((i) => q[i]) })),
@@ -237,20 +254,23 @@ await show(
       digits: 3,
     },
   ),
+  md(
+    `e^H, the exponential of the entropy, reads as “how many characters the draw is really ` +
+      `choosing among”: ${
+        byT.map((q, i) => `${Math.exp(entropy(q)).toFixed(0)} at T = ${temperatures[i]}`)
+          .join(", ")
+      }.`,
+  ),
 );
 
 // %% [markdown]
-// e^H, the exponential of the entropy, reads as “how many characters the draw is really
-// choosing among”: a handful at T = 0.5, many more at T = 1.5.
-//
 // ## Top-k and top-p
 //
-// Even at T = 1 thousands of characters keep a sliver of probability each, and together the
-// slivers are a large share of the mass: one draw in several picks something from the long
-// tail, and a poem that draws 20 characters will hit the tail a few times. **Top-k** keeps only
-// the k most probable characters and renormalises:
-//
-// p′ᵢ = pᵢ / Σ_{j ∈ top k} pⱼ for the k most probable i, 0 for the rest.
+// Even at T = 1 every character keeps a sliver of probability, and together the slivers can be
+// a large share of the mass (the first chart's title gives the share of the top 20 here): a
+// draw can land in the long tail, and a poem draws many times. **Top-k** keeps only
+// the k most probable characters and renormalises (the formula is under the chart, with this
+// prompt's numbers).
 //
 // A fixed k is too many when the model is sure and too few when it is not. **Top-p** (nucleus
 // sampling, Holtzman et al. 2020) adapts: sort by probability and keep the smallest prefix
@@ -274,6 +294,9 @@ await show(
     ],
     { title: `top-k keeps the ${k} most probable and renormalises`, yTitle: "probability" },
   ),
+  tex`p'_i = \frac{p_i}{\sum_{j \in \text{top-}k} p_j} \text{ for the } k \text{ most probable } i,\ 0 \text{ for the rest};\quad k = ${k}:\ \sum_{j \in \text{top-}k} p_j = ${
+    order.slice(0, k).reduce((sum, i) => sum + p[i], 0)
+  },\ p'_{${texLabel(top)}} = ${afterK[top]}`,
   lineChart([
     { name: "mass of the r most probable characters", x: rank, y: cumulative },
     { name: `p = ${nucleusP}`, x: [1, vocab.size], y: [nucleusP, nucleusP] },
@@ -289,11 +312,11 @@ await show(
 );
 
 // %% [markdown]
-// After “，” a new line begins and the model is unsure: the nucleus is large, and top-k with
-// k = 5 would throw away most of the plausible characters. One character earlier, after
+// After “，” a new line begins, and many characters can start it. One character earlier, after
 // “北风吹白雪” (the prompt without its comma), a line of five characters is complete, and a
-// model that has learned the form expects ， or 。 there. Where the model is sure, the same p
-// keeps only a few characters — the highlighted bars — while a fixed k = 5 would keep junk.
+// model that has learned the form expects ， or 。 there: its nucleus should be small. The chart
+// shows that second distribution, its nucleus highlighted; the table and the sentence under it
+// compare the two nuclei.
 
 // %%
 const sharpIds = promptIds.slice(0, -1);
@@ -327,6 +350,29 @@ await show(
     combined.filter((x) => x > 0).length
   } \text{ characters left, } p'(${texLabel(shown[0])}) = ${combined[shown[0]]}`,
 );
+const mSharp = sharpNucleus.kept.length;
+const sharpText = chars(sharpIds).join("");
+await show(md(
+  `The nucleus p = ${nucleusP} holds ${m} characters after “${prompt}” and ${mSharp} after ` +
+    `“${sharpText}”. ` +
+    (mSharp <= k
+      ? `Where the model is sure, the same p keeps only ${mSharp} — fewer than k = ${k}, so a ` +
+        `fixed k = ${k} would also keep ${k - mSharp} character${
+          k - mSharp === 1 ? "" : "s"
+        } outside the nucleus.`
+      : mSharp < m
+      ? `It shrinks where the line is complete, but ${mSharp} characters is not a few: this ` +
+        `model${
+          quick ? ` (quick mode: ${settings.steps} steps)` : ""
+        } is not yet sure that a five-character line ends there.`
+      : `It does not shrink where the line is complete: this model${
+        quick ? ` (quick mode: ${settings.steps} steps)` : ""
+      } has not learned that a five-character line ends there.`) +
+    (m > k
+      ? ` After “${prompt}”, top-k with k = ${k} would keep ${k} of the ${m} characters of the ` +
+        `nucleus.`
+      : ""),
+));
 
 // %% [markdown]
 // Dropping the nucleus's last character would bring its mass below p: that is what “smallest”
@@ -414,10 +460,13 @@ await show(
 // search keeps the B most probable partial texts (the beam): at each step it extends every one
 // of them by every character, scores each extension by its total log-probability
 // log P(y) = Σₜ log p(yₜ ∣ prompt, y₍<t₎), and keeps the best B. With B = 1 it is greedy. A
-// wider beam can only find texts at least as probable as greedy's, and often finds more
-// probable ones — which for a poem is not the same as better: the most probable texts tend to
-// be the dullest and most repetitive. Beam search shines where one answer is right
-// (translation, chapter 05), not in open-ended writing.
+// wider beam looks at more texts, but it need not end with a text as probable as greedy's:
+// greedy's own prefix can fall out of the beam, beaten for a step by prefixes that lead nowhere
+// good, and nothing brings it back — beam search is not monotone in B (a model built to show it
+// follows the table). A more probable text is not a better poem either: the most probable texts
+// tend to be dull and repetitive (Holtzman et al. 2020, Figure 1: a beam of 32 repeats itself).
+// Beam search is the usual choice where one answer is right, as in translation (Vaswani et al.
+// 2017, §6.1, use a beam of 4), not in open-ended writing.
 
 // %%
 const beamTokens = 16;
@@ -436,17 +485,129 @@ const beamRows: (string | number)[][] = [[
   chars(greedyOut.ids).join(""),
   logP(greedyOut),
 ]];
+const bestByWidth = new Map<number, Beam>();
 for (const beamWidth of [2, 4]) {
   const { sequences } = beamSearch(lm, promptIds, { beamWidth, maxNewTokens: beamTokens });
+  bestByWidth.set(beamWidth, sequences[0]);
   sequences.slice(0, 2).forEach((b, r) =>
     beamRows.push([`beam search, B = ${beamWidth}, #${r + 1}`, chars(b.ids).join(""), b.logProb])
   );
 }
 beamRows.push(["sampled: T = 1, top-p 0.9, seed 1", chars(sampled.ids).join(""), logP(sampled)]);
-await show(table(beamRows, {
-  header: ["method", `${beamTokens} characters after “${prompt}”`, "log P"],
-  digits: 2,
+const greedyLogP = logP(greedyOut);
+/** How beam search's best text compares with greedy's (log P within 10⁻³ counts as equal). */
+const versusGreedy = (best: Beam) =>
+  best.ids.join() === greedyOut.ids.join()
+    ? "greedy's own text"
+    : best.logProb > greedyLogP + 1e-3
+    ? "a text more probable than greedy's"
+    : best.logProb < greedyLogP - 1e-3
+    ? "a text less probable than greedy's"
+    : "a different text, as probable as greedy's";
+await show(
+  table(beamRows, {
+    header: ["method", `${beamTokens} characters after “${prompt}”`, "log P"],
+    digits: 2,
+  }),
+  tex`\log P(y) = \sum_t \log p(y_t \mid \text{prompt}, y_{<t}):\quad \log P(\text{greedy}) = ${greedyLogP}`,
+  md(
+    `In this run: ${
+      [...bestByWidth].map(([B, best]) =>
+        `B = ${B} ends with ${versusGreedy(best)} (log P ${best.logProb.toFixed(2)} against ` +
+        `${greedyLogP.toFixed(2)})`
+      ).join("; ")
+    }.${
+      [...bestByWidth].slice(1).map(([B, best], i) => {
+        const [narrowB, narrow] = [...bestByWidth][i];
+        return best.logProb < narrow.logProb - 1e-3
+          ? ` B = ${B} ends below B = ${narrowB} (${best.logProb.toFixed(2)} against ` +
+            `${narrow.logProb.toFixed(2)}): the wider beam lost the narrower one's text, the ` +
+            `failure built by hand below.`
+          : "";
+      }).join("")
+    }`,
+  ),
+);
+
+// %% [markdown]
+// ### A wider beam can lose greedy's text
+//
+// Whatever happened above, a wider beam is not guaranteed to do at least as well as greedy. A
+// language model built by hand over three tokens a, b, c shows it: its next-token
+// probabilities are a table (every text the table does not list gets the uniform 1/3), and
+// `beamSearch` and `generateTokens` run on it as on the GPT. After the prompt “c”, a is the most
+// probable first token; after “ca” the model is unsure, but after “caa” it is sure. b is a close
+// second; after “cb” the model splits between a and b, and after those it is unsure. The tables
+// show the model, what each method finds, and (in the sentence) why.
+
+// %%
+const abc = ["a", "b", "c"];
+/** P(next token ∣ text), for the texts that matter; the uniform distribution elsewhere. */
+const handMade: Record<string, number[]> = {
+  c: [0.4, 0.38, 0.22],
+  ca: [0.34, 0.33, 0.33],
+  caa: [0.98, 0.01, 0.01],
+  cb: [0.51, 0.47, 0.02],
+};
+const uniform = abc.map(() => 1 / abc.length);
+const handMadeModel: LanguageModel = {
+  vocabSize: abc.length,
+  contextLength: 8,
+  nextLogits: (ids) => (handMade[ids.map((i) => abc[i]).join("")] ?? uniform).map(Math.log),
+};
+const abcText = (ids: number[]) => ids.map((i) => abc[i]).join("");
+const handPrompt = [abc.indexOf("c")];
+const handGreedy = generateTokens(handMadeModel, handPrompt, { temperature: 0, maxNewTokens: 3 });
+const handBeams = [1, 2, 3].map((beamWidth) => ({
+  beamWidth,
+  best: beamSearch(handMadeModel, handPrompt, { beamWidth, maxNewTokens: 3 }).sequences[0],
 }));
+const afterTwo = beamSearch(handMadeModel, handPrompt, { beamWidth: 2, maxNewTokens: 2 })
+  .sequences;
+const handGreedyLogP = logP(handGreedy);
+const greedyPrefix = handGreedy.ids.slice(0, 2);
+const prefixP = Math.exp(
+  handGreedy.steps.slice(0, 2).reduce((sum, s) => sum + Math.log(s.chosenProb), 0),
+);
+const twoWide = handBeams[1].best;
+const prefixKept = afterTwo.some((b) => b.ids.join() === greedyPrefix.join());
+await show(
+  table(
+    Object.entries(handMade).map(([text, q]) => [`“${text}”`, ...q]),
+    { header: ["text so far", ...abc.map((t) => `p(${t})`)], digits: 2 },
+  ),
+  table([
+    ["greedy", `c|${abcText(handGreedy.ids)}`, Math.exp(handGreedyLogP), handGreedyLogP],
+    ...handBeams.map(({ beamWidth, best }) => [
+      `beam search, B = ${beamWidth}`,
+      `c|${abcText(best.ids)}`,
+      Math.exp(best.logProb),
+      best.logProb,
+    ]),
+  ], { header: ["hand-made model", "text", "P", "log P"], digits: 4 }),
+  md(
+    twoWide.logProb < handGreedyLogP - 1e-9
+      ? `With B = 2 the best text is “c|${abcText(twoWide.ids)}”, P = ${
+        Math.exp(twoWide.logProb).toFixed(4)
+      }: less probable than greedy's “c|${abcText(handGreedy.ids)}”, P = ${
+        Math.exp(handGreedyLogP).toFixed(4)
+      }. ` +
+        (prefixKept
+          ? `Greedy's prefix was still in the beam after two steps, yet lost later.`
+          : `After two steps the beam held ${
+            afterTwo.map((b) => `“c|${abcText(b.ids)}” (P = ${Math.exp(b.logProb).toFixed(4)})`)
+              .join(" and ")
+          }; greedy's prefix “c|${abcText(greedyPrefix)}” (P = ${
+            prefixP.toFixed(4)
+          }) was less probable than both and fell out of the beam, and what was left led to ` +
+            `texts the model is unsure of.`)
+      : twoWide.logProb > handGreedyLogP + 1e-9
+      ? `With B = 2 the best text, “c|${abcText(twoWide.ids)}”, is more probable than ` +
+        `greedy's: this table does not show the failure.`
+      : `With B = 2 the best text is as probable as greedy's: this table does not show the ` +
+        `failure.`,
+  ),
+);
 
 // %% [markdown]
 // ## The KV cache: why generation does not re-read the prompt

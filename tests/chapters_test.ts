@@ -581,6 +581,85 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
       const weights = bars(out, title, "attention from “it”").map((b) => b.values[0]);
       assertNear(weights.reduce((a, b) => a + b, 0), 1, 2e-3, `${title}: weights sum`);
     }
+    // Dot product against cosine: q·k = |q| |k| cos θ row by row; the long key wins the dot
+    // product, another key the cosine, and the sentence names the two winners.
+    const [qx, qy] = parseMatrix(grab(out, /^query q = \[([^\]]+)\]/m, "the query")[1])[0];
+    const keys = table(out, /^key\s+k\s+\|k\|\s+q·k\s+cos θ/, "dot product against cosine")
+      .map(([name, , len, dot, cos, , w]) => ({
+        name: name.split(" ")[0],
+        len: parseNumber(len),
+        dot: parseNumber(dot),
+        cos: parseNumber(cos),
+        w: parseNumber(w),
+      }));
+    for (const k of keys) {
+      assertNear(k.dot, Math.hypot(qx, qy) * k.len * k.cos, 5e-3, `${k.name}: q·k = |q||k|cos θ`);
+    }
+    assertNear(keys.reduce((sum, k) => sum + k.w, 0), 1, 3e-3, "the key weights sum to 1");
+    const winner = (value: (k: (typeof keys)[number]) => number) =>
+      keys.reduce((best, k) => (value(k) > value(best) ? k : best));
+    const [byDot, byCos, longest] = [
+      winner((k) => k.dot),
+      winner((k) => k.cos),
+      winner((k) => k.len),
+    ];
+    assertEquals(byDot.name, longest.name, "the longest key wins the dot product");
+    assert(byCos.name !== byDot.name, `the cosine picks another key than ${byDot.name}`);
+    const named = grab(
+      out,
+      re(
+        String
+          .raw`The largest dot product is (\S+)'s \((N)\), though it points (\d+)° away from the query; the largest cosine is (\S+)'s`,
+      ),
+      "the dot-versus-cosine sentence",
+    );
+    assertEquals([named[1], named[4]], [byDot.name, byCos.name], "the sentence names the winners");
+    assertNear(parseNumber(named[2]), byDot.dot, 5e-3, "the winning dot product");
+    // Self- against cross-attention: same function, a square and a non-square matrix.
+    const [sr, sc, cr, cc] = numbers(
+      out,
+      re(
+        String
+          .raw`Self-attention's weights are (\d+) × (\d+): .*? Cross-attention's are (\d+) × (\d+):`,
+        "s",
+      ),
+      "the self/cross sentence",
+    );
+    assertEquals(sr, sc, "self-attention's weights are square");
+    assert(cr !== cc, `cross-attention's weights are ${cr} × ${cc}`);
+    const [cross] = heatmaps(out, /^cross-attention, head 1/, "cross-attention");
+    assertEquals([cross.length, cross[0].length], [cr, cc], "the cross-attention heatmap's shape");
+    assertRowsSumToOne(cross, 0.005, "cross-attention");
+    // Held out: the accuracies are shares, and the sentence's percentages and branch are theirs.
+    const [task, n, copyAttention] = numbers(
+      out,
+      re(String.raw`held-out: task accuracy = (N), copy head: #\{[^}]*\}/(\d+) = (N)`),
+      "the held-out accuracies",
+    );
+    assertBetween(task, 0, 1, "held-out task accuracy");
+    assertBetween(copyAttention, 0, 1, "the copy head's held-out attention accuracy");
+    const said = grab(
+      out,
+      re(
+        String
+          .raw`On the (\d+) held-out sentences the model names the referent in (\d+)% of them, and the copy head puts more weight on the referent than on the other noun in (\d+)%\. (On sentences it never saw|The attention from “it” found the noun more often|That is near chance)`,
+      ),
+      "the held-out sentence",
+    );
+    assertEquals(Number(said[1]), n, "held-out sentences");
+    assertNear(Number(said[2]), 100 * task, 0.5 + 1e-3, "the task accuracy in %");
+    assertNear(Number(said[3]), 100 * copyAttention, 0.5 + 1e-3, "the attention accuracy in %");
+    const branch = task >= 0.9
+      ? "On sentences it never saw"
+      : task >= 0.6
+      ? "The attention from “it” found the noun more often"
+      : "That is near chance";
+    assertEquals(said[4].replace(/\s+/g, " "), branch, `the branch for task accuracy ${task}`);
+    for (
+      const [text, , , aRef, aOther] of table(out, /^held-out sentence\s+referent/, "held out")
+    ) {
+      assertBetween(parseNumber(aRef) + parseNumber(aOther), 0, 1.01, `${text}: two weights`);
+    }
   },
 
   "05_decoder_generation.ts": (out) => {
@@ -798,6 +877,90 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
     for (const B of grabAll(out, /beam search, B = (\d+), #1/g, "beams").map((m) => m[1])) {
       assert(logP(new RegExp(`B = ${B}, #1`)) >= logP(new RegExp(`B = ${B}, #2`)), `B = ${B}`);
     }
+    // The sentence on this run's beams agrees with the table: its log P are the table's, and
+    // "more / less probable" is their order.
+    const greedyLogP = logP(/^greedy$/);
+    const verdicts = grabAll(
+      out,
+      re(
+        String
+          .raw`B = (\d+) ends with (greedy's own text|a text more probable than greedy's|a text less probable than greedy's|a different text, as probable as greedy's) \(log P (N) against (N)\)`,
+        "g",
+      ),
+      "the beam-versus-greedy sentence",
+    );
+    for (const [, B, verdict, best, greedy] of verdicts) {
+      const [b, g] = [parseNumber(best), parseNumber(greedy)];
+      assertNear(b, logP(new RegExp(`B = ${B}, #1`)), 6e-3, `B = ${B}: the sentence's log P`);
+      assertNear(g, greedyLogP, 6e-3, `B = ${B}: greedy's log P in the sentence`);
+      const said = verdict.replace(/\s+/g, " ");
+      if (said.includes("more probable")) assert(b > g, `B = ${B}: ${said}, ${b} vs ${g}`);
+      if (said.includes("less probable")) assert(b < g, `B = ${B}: ${said}, ${b} vs ${g}`);
+    }
+    // A wider beam that ends below a narrower one is said so, and only then.
+    const widths = verdicts.map((m) => m[1]);
+    widths.slice(1).forEach((B, i) => {
+      const below = out.match(
+        re(String.raw`B = ${B} ends below B = ${widths[i]} \((N) against (N)\)`),
+      );
+      const wide = logP(new RegExp(`B = ${B}, #1`));
+      const narrow = logP(new RegExp(`B = ${widths[i]}, #1`));
+      const what = `B = ${B} against B = ${widths[i]}: ${wide} vs ${narrow} (2 decimals)`;
+      if (below) {
+        assert(wide <= narrow, `said below, ${what}`);
+        assertEquals([below[1], below[2]].map(parseNumber), [wide, narrow], what);
+      } else {
+        assert(wide >= narrow - 0.01, `not said below, ${what}`);
+      }
+    });
+    // The hand-made model: B = 2 ends below greedy, and the sentence says so with its numbers.
+    const hand = table(out, /^hand-made model\s+text\s+P\s+log P/, "the hand-made model");
+    for (const [method, , P, lp] of hand) {
+      assertNear(parseNumber(P), Math.exp(parseNumber(lp)), 1e-4, `${method}: P = e^log P`);
+    }
+    const handLogP = (label: RegExp) => parseNumber(row(hand, label, "hand-made").at(-1)!);
+    assertEquals(handLogP(/B = 1$/), handLogP(/^greedy$/), "B = 1 is greedy");
+    assert(handLogP(/B = 2$/) < handLogP(/^greedy$/), "B = 2 ends below greedy");
+    const [twoP, greedyP] = numbers(
+      out,
+      re(
+        String
+          .raw`With B = 2 the best text is “[^”]*”, P = (N): less probable than greedy's “[^”]*”, P = (N)\.`,
+      ),
+      "the hand-made sentence",
+    );
+    assertNear(twoP, Math.exp(handLogP(/B = 2$/)), 1e-4, "B = 2's P in the sentence");
+    assertNear(greedyP, Math.exp(handLogP(/^greedy$/)), 1e-4, "greedy's P in the sentence");
+    // The nucleus sentence names the printed sizes and takes the branch they call for.
+    const nuclei = table(out, /^after\s+mass of the top \d+\s+nucleus size/, "the nucleus sizes");
+    const [mWide, mSharp] = nuclei.map((cells) => parseNumber(cells[2]));
+    const said = grab(
+      out,
+      re(
+        String
+          .raw`The nucleus p = (N) holds (\d+) characters after “[^”]*” and (\d+) after “[^”]*”\. (Where the model is sure|It shrinks|It does not shrink)`,
+      ),
+      "the nucleus sentence",
+    );
+    assertEquals([Number(said[2]), Number(said[3])], [mWide, mSharp], "the sentence's sizes");
+    const expected = mSharp <= Number(k)
+      ? "Where the model is sure"
+      : mSharp < mWide
+      ? "It shrinks"
+      : "It does not shrink";
+    assertEquals(said[4].replace(/\s+/g, " "), expected, `nucleus ${mWide} → ${mSharp}`);
+    // Chapter 06's cut, counted: the sentence's numbers are the table's.
+    const corpus = table(out, /^corpus and model\s*$/, "the corpus table");
+    const trainOf = (label: RegExp) =>
+      parseNumber(row(corpus, label, "the corpus table")[1].split("/")[0]);
+    const [loaded, kept06] = numbers(
+      out,
+      re(String.raw`of the (\d+) training poems it keeps the (\d+) written`),
+      "chapter 06's cut",
+    );
+    assertEquals(loaded, trainOf(/^five-character poems loaded/), "poems loaded");
+    assertEquals(kept06, trainOf(/^kept by chapter 06/), "kept by chapter 06");
+    assert(trainOf(/^kept here/) < kept06 && kept06 < loaded, "the cuts are nested");
   },
 
   "08_finetuning.ts": (out) => {

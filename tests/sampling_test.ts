@@ -216,6 +216,32 @@ Deno.test("beamSearch: finds a more probable sequence than myopic greedy", () =>
   assert(sequences[0].score >= sequences[1].score);
 });
 
+Deno.test("beamSearch: a wider beam can end below greedy (not monotone in the width)", () => {
+  // tokens a = 0, b = 1, c = 2, prompt c: P(a) = 0.4, P(b) = 0.38; after ca the model is unsure
+  // (0.34), after caa sure (0.98); after cb it splits (0.51, 0.47), then is unsure (1/3 each).
+  // With B = 2, cba (0.1938) and cbb (0.1786) push greedy's caa (0.136) out of the beam.
+  const table: Record<string, number[]> = {
+    "2": [0.4, 0.38, 0.22],
+    "2,0": [0.34, 0.33, 0.33],
+    "2,0,0": [0.98, 0.01, 0.01],
+    "2,1": [0.51, 0.47, 0.02],
+  };
+  const lm: LanguageModel = {
+    vocabSize: 3,
+    contextLength: 8,
+    nextLogits: (ids) => (table[ids.join()] ?? [1 / 3, 1 / 3, 1 / 3]).map(Math.log),
+  };
+  const greedy = generateTokens(lm, [2], { maxNewTokens: 3, temperature: 0 });
+  assertEquals(greedy.ids, [0, 0, 0]);
+  const best = (beamWidth: number) =>
+    beamSearch(lm, [2], { beamWidth, maxNewTokens: 3 }).sequences[0];
+  assertAlmostEquals(best(1).logProb, Math.log(0.4 * 0.34 * 0.98), 1e-12);
+  assertEquals(best(2).ids, [1, 0, 0]);
+  assertAlmostEquals(best(2).logProb, Math.log(0.38 * 0.51 / 3), 1e-12);
+  assert(best(2).logProb < best(1).logProb, "B = 2 ends below greedy");
+  assertEquals(best(3).ids, greedy.ids, "B = 3 keeps greedy's prefix");
+});
+
 Deno.test("beamSearch: beamWidth 1 is greedy (property on random toy models)", () => {
   fc.assert(
     fc.property(

@@ -335,14 +335,27 @@ function run(model: CorefModel, sentences: readonly ItSentence[]) {
   return { batch, logits, weights };
 }
 
+/** The model's answer id per sentence: the most probable word at "it", argmaxₖ logits[k]. */
+function answerIds(model: CorefModel, sentences: readonly ItSentence[]) {
+  const { batch, logits } = run(model, sentences);
+  return { batch, answers: logits.map((row) => row.indexOf(Math.max(...row))) };
+}
+
+/**
+ * The model's answer for each sentence: the word it names for "it", the most probable word
+ * argmaxₖ logits[k] (the copy head reads it from the words it attends to).
+ */
+export function corefAnswers(model: CorefModel, sentences: readonly ItSentence[]): string[] {
+  return answerIds(model, sentences).answers.map((id) => model.vocab.tokenOf(id));
+}
+
 /**
  * The task accuracy: the fraction of sentences whose most probable word at "it" is the
  * referent, argmaxₖ logits[k] = referent.
  */
 export function corefAccuracy(model: CorefModel, sentences: readonly ItSentence[]): number {
-  const { batch, logits } = run(model, sentences);
-  const correct = logits.filter((row, b) => row.indexOf(Math.max(...row)) === batch.target[b]);
-  return correct.length / sentences.length;
+  const { batch, answers } = answerIds(model, sentences);
+  return answers.filter((id, b) => id === batch.target[b]).length / sentences.length;
 }
 
 /** Which attention head: attention layer and head, both 0-based. */

@@ -5,6 +5,7 @@ import {
   attentionLayers,
   chooseHead,
   corefAccuracy,
+  corefAnswers,
   corefConfig,
   corefForward,
   corefLoss,
@@ -122,6 +123,9 @@ Deno.test("coreference (quick mode): the chosen head finds the referent in ≥ 9
   assert(losses[losses.length - 1] < 0.1 * losses[0], `loss ${losses[0]} → ${losses.at(-1)}`);
   const taskTest = corefAccuracy(model, test);
   assert(taskTest >= 0.9, `held-out task accuracy ${taskTest}`);
+  const answers = corefAnswers(model, test);
+  const right = answers.filter((word, i) => word === test[i].tokens[test[i].referentIndex]);
+  assertEquals(right.length / test.length, taskTest, "corefAnswers agrees with corefAccuracy");
   // choose the head on the training split, report it on the held-out split
   const chosen = chooseHead(model, train);
   const heldOut = referentAttention(model, test, chosen);

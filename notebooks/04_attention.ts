@@ -379,11 +379,11 @@ tf.dispose([x, y, mh.output, mh.weights, cross.output, cross.weights]);
 //    values are the plain word embeddings E = UWₑ. It can only answer with a mixture of words,
 //    so to name the animal it has to put its weight on the animal.
 //
-// Why the copy head? A plain two-block encoder, trained the same way while this chapter was
-// written, solved the task differently: one head always looked at the animal, another always
-// at the place, and the feed-forward layer picked between the two afterwards. Its attention
-// from “it” was right about half the time — a reminder that a model's attention need not
-// “explain” what it does. With words as values, there is no way to mix first and decide later.
+// Why the copy head? In a plain encoder, nothing forces the attention from “it” to point at the
+// answer: one head could always look at the animal, another always at the place, and the
+// feed-forward layer pick between the two afterwards — the model would be right while its
+// attention “explained” nothing (attention need not be explanation; Jain & Wallace 2019). With
+// words as values, there is no way to mix first and decide later.
 
 // %%
 import { isQuick, type ItSentence, loadItSentences, trainingMonitor } from "../mod.ts";

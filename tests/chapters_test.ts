@@ -399,6 +399,41 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
     // Post-LN renormalises after every block: the stream ends at RMS 1.
     const [rms] = numbers(out, re(String.raw`Post-LN keeps the stream at RMS (N)`), "post-LN RMS");
     assertNear(rms, 1, 0.01, "post-LN residual stream RMS");
+    // The gradient ratios: block N / block 1 as printed, and the sentence reads each one right.
+    const gradients = table(out, /^arrangement\s+‖∇‖ at block 1/, "the gradient ratios");
+    const end = (ratio: number) => ratio > 1.5 ? "output" : ratio < 1 / 1.5 ? "input" : "both";
+    const sentences = [
+      ["post-LN", "Under post-LN the last block receives"],
+      ["pre-LN", "Under pre-LN the ratio is"],
+    ];
+    for (const [name, label] of sentences) {
+      const [first, last, ratio] = row(gradients, new RegExp(`^${name}$`), "gradients").slice(1)
+        .map(parseNumber);
+      assertNear(ratio, last / first, 0.01 * ratio + 0.01, `${name}: ratio = block N / block 1`);
+      const said = grab(
+        out,
+        re(String.raw`${label} (N)×[^:]*: (?:the blocks near the (output|input)|(both) ends)`),
+        `${name}'s ratio sentence`,
+      );
+      assertNear(parseNumber(said[1]), ratio, 0.006, `${name}: the sentence's ratio`);
+      assertEquals(said[2] ?? said[3], end(ratio), `${name}: which end the sentence names`);
+    }
+    // Training without warm-up: the verdict follows the printed final losses (2·SE rule).
+    const final = table(out, /^model\s+mean loss of the last \d+ steps ± SE/, "final losses");
+    const [post, pre] = ["post-LN", "pre-LN"].map((name) =>
+      row(final, new RegExp(`^${name}$`), "final losses")[1].split("±").map(parseNumber)
+    );
+    if (!/-LN diverged/i.test(out)) {
+      const gap = post[0] - pre[0], noise = 2 * Math.hypot(post[1], pre[1]);
+      const expected = gap > noise + 0.01
+        ? "Pre-LN ends lower"
+        : gap < -noise - 0.01
+        ? "Post-LN ends lower"
+        : Math.abs(Math.abs(gap) - noise) > 0.01
+        ? "No clear difference"
+        : undefined;
+      if (expected) grab(out, re(expected), `the verdict “${expected}”`);
+    }
   },
 
   "03_decoder.ts": (out) => {

@@ -565,14 +565,32 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
       "wrong",
     );
     assertEquals([wrong, of], [n - correct, n], "sentences listed as wrong");
-    // Greedy decoding chooses the most probable candidate at every step.
-    const steps = table(out, /^step\s+decoder input so far\s+top 3/, "greedy steps");
-    for (const cells of steps) {
+    // Greedy decoding chooses the most probable candidate at every step, in both decodings
+    // (the training pair and the held-out sentence).
+    const decodings = tables(out, /^step\s+decoder input so far\s+top 3/, "greedy steps");
+    assertEquals(decodings.length, 2, "two step-by-step decodings");
+    for (const cells of decodings.flat()) {
       const candidates = cells[2].split(" · ").map((c) => c.match(re(String.raw`^(.*) (N)$`))!);
       const p = candidates.map((c) => parseNumber(c[2]));
       p.slice(1).forEach((q, i) => assert(q <= p[i], `step ${cells[0]}: candidates sorted`));
       assertBetween(p.reduce((a, b) => a + b, 0), 0, 1.002, `step ${cells[0]}: top-3 mass`);
       assertEquals(cells[3], candidates[0][1], `step ${cells[0]}: greedy takes the arg max`);
+    }
+    grab(out, re("is one of the (\\d+) training pairs"), "我是一名学生 named a training pair");
+    grab(out, re("neither the Chinese nor the English occurs among"), "the held-out sentence");
+    // Cross-attention: each sentence names the character with the largest mean weight of its
+    // step, as the table prints it.
+    const attended = table(out, /^chosen word\s+most-attended character/, "cross-attention");
+    for (const target of ["a", "student"]) {
+      const printed = attended.find((cells) => cells[0] === target);
+      if (!printed) continue; // the model did not write it; the sentence says so
+      const [, c, w] = grab(
+        out,
+        re(String.raw`“${target}” reads mostly (\S+) \((N)\)`),
+        `the sentence on “${target}”`,
+      );
+      assertEquals(c, printed[1], `“${target}”: the character the sentence names`);
+      assertNear(parseNumber(w), parseNumber(printed[2]), 0.006, `“${target}”: its weight`);
     }
   },
 

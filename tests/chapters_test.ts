@@ -604,6 +604,22 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
     assertEquals(numbers(out, /GPT-2 small: ([\d,]+) ≈/, "GPT-2's count"), [gpt2], "GPT-2");
     const sizes = table(out, /^parameters\s+formula/, "GPT-1 and GPT-2's parameters");
     assertEquals(row(sizes, /^total$/, "").slice(2).map(parseNumber), [gpt1, gpt2], "totals");
+    // Erratum: W_q, W_k, W_v are ≈ 18% of GPT-1 (12 blocks × 3 × 768²); the parts add up.
+    const parts = table(out, /^GPT-1's parameters\s+count\s+share/, "GPT-1's parts");
+    const qkv = row(parts, /^W_q, W_k, W_v$/, "GPT-1's parts").slice(1).map(parseNumber);
+    assertEquals(qkv[0], 12 * 3 * 768 * 768, "W_q, W_k, W_v of GPT-1");
+    assertBetween(qkv[1], 0.17, 0.19, "the share of W_q, W_k, W_v");
+    assertNear(qkv[1], qkv[0] / gpt1, 5e-4, "share = count / total");
+    const body = parts.filter((cells) => cells[0] !== "total");
+    const sum = body.reduce((n, cells) => n + parseNumber(cells[1]), 0);
+    assertEquals([sum, parseNumber(row(parts, /^total$/, "")[1])], [gpt1, gpt1], "parts sum");
+    const [said, of] = numbers(
+      out,
+      re(String.raw`W_q, W_k and W_v are \**(N)%\** of GPT-1's (N) parameters`),
+      "the W_q, W_k, W_v sentence",
+    );
+    assertNear(said / 100, qkv[1], 1e-9, "the sentence's share");
+    assertEquals(of, gpt1, "the sentence's total");
     // The toy model's table adds up: blocks of 4d² + 4d, 2·d·d_ff + d_ff + d and 4d.
     const toy = table(out, /^Tang-poem GPT$/, "the Tang-poem GPT");
     const cell = (label: RegExp) => row(toy, label, "the Tang-poem GPT")[1];

@@ -21,7 +21,8 @@
 // 3. **cross-attention** lets every decoder position consult the encoder's reading of X.
 //
 // Then we train a small encoder–decoder on 618 sentence pairs, measure it on sentences it has
-// never seen, and watch it translate 我是一名学生 word by word.
+// never seen, and watch it translate 我是一名学生 (a training pair) and a sentence it never saw,
+// word by word.
 
 // %%
 import {
@@ -36,6 +37,7 @@ import {
   loadTranslationPairs,
   md,
   multiplicativeMaskWeights,
+  type Pair,
   seq2seqParameters,
   setup,
   show,
@@ -48,6 +50,7 @@ import {
   initTranslator,
   trainTranslator,
   translate,
+  type Translation,
   translatorSettings,
 } from "../lib/experiments/mod.ts";
 import * as tf from "@tensorflow/tfjs";
@@ -285,22 +288,64 @@ await show(
 // and the word it chose.
 
 // %%
-const result = translate(model, example.zh, { topK: 3 });
 const word = (id: number) => vocab.tgt.tokenOf(id);
-await show(
+/** One row per greedy step: what the decoder read, its 3 most probable words, its choice. */
+const decodingSteps = (r: Translation) =>
   table(
-    result.steps.map((s, t) => [
+    r.steps.map((s, t) => [
       t + 1,
       s.inputIds.map(word).join(" "),
       s.candidates.map((c) => `${word(c.id)} ${c.prob.toFixed(3)}`).join(" · "),
       word(s.chosen),
     ]),
     { header: ["step", "decoder input so far", "top 3 candidates (probability)", "chosen"] },
-  ),
+  );
+/** The translation in bold, and whether it is the reference word for word. */
+const against = (pair: Pair, r: Translation) =>
+  md(
+    `**${pair.zh} → “${r.en}”**: ` +
+      (r.en === pair.en
+        ? "the reference translation, word for word."
+        : `not the reference, “${pair.en}”.`),
+  );
+const result = translate(model, example.zh, { topK: 3 });
+const exampleInTraining = train.some((p) => p.zh === example.zh && p.en === example.en);
+await show(
+  decodingSteps(result),
   tex`\hat{y}_t = \arg\max_{w} P(w \mid X, \langle s\rangle\, \hat{y}_1 \ldots \hat{y}_{t-1}), \quad P(\text{${
     word(result.steps[0].chosen)
   }} \mid X, \langle s\rangle) = ${result.steps[0].candidates[0].prob}`,
-  md(`**${example.zh} → “${result.en}”**`),
+  against(example, result),
+  md(
+    exampleInTraining
+      ? `But the pair ${example.zh} → “${example.en}” is one of the ${train.length} training ` +
+        `pairs: the model was trained on this very sentence, so these steps show how generation ` +
+        `works, not that the model can translate. For that we need a sentence it never saw.`
+      : `The pair ${example.zh} → “${example.en}” is not among the ${train.length} training ` +
+        `pairs: the model translated a sentence it never saw.`,
+  ),
+);
+
+// %% [markdown]
+// ## A sentence it never saw, one word at a time
+//
+// The same greedy decoding on a sentence of the test split, whose Chinese and English occur
+// nowhere in training (each of its words does): the first test sentence with the measure word
+// 名, like the article's.
+
+// %%
+const unseen = test.find((p) => p.zh.includes("一名")) ?? test[0];
+const unseenInTraining = train.some((p) => p.zh === unseen.zh || p.en === unseen.en);
+const unseenResult = translate(model, unseen.zh, { topK: 3 });
+await show(
+  md(
+    `${unseen.zh} → “${unseen.en}”: ` +
+      (unseenInTraining
+        ? "this sentence (or its English) also occurs in training."
+        : `neither the Chinese nor the English occurs among the ${train.length} training pairs.`),
+  ),
+  decodingSteps(unseenResult),
+  against(unseen, unseenResult),
 );
 
 // %% [markdown]
@@ -323,6 +368,33 @@ const averaged = result.steps.map((s) =>
     s.crossAttention.reduce((sum, row) => sum + row[j], 0) / s.crossAttention.length
   )
 );
+/** Source characters with their weights, largest first. */
+const ranked = (weights: number[]) =>
+  weights.map((w, j) => ({ c: result.srcTokens[j], w })).sort((a, b) => b.w - a.w);
+/**
+ * Which source characters the step that wrote `target` read: the fewest characters holding
+ * more than half of the weight (mean of heads), and each head's most-attended character.
+ */
+const readFrom = (target: string) => {
+  const t = result.steps.findIndex((s) => word(s.chosen) === target);
+  if (t < 0) return `The model did not write “${target}” here.`;
+  const main: { c: string; w: number }[] = [];
+  for (const r of ranked(averaged[t])) {
+    main.push(r);
+    if (main.reduce((sum, m) => sum + m.w, 0) > 0.5) break;
+  }
+  const weight = (m: { c: string; w: number }) => `${m.c} (${m.w.toFixed(2)})`;
+  const heads = result.steps[t].crossAttention.map((row, h) =>
+    `head ${h + 1} on ${weight(ranked(row)[0])}`
+  );
+  return `“${target}” reads mostly ${weight(main[0])}` +
+    (main.length === 1
+      ? ", more than half of the weight alone"
+      : `, together with ${main.slice(1).map(weight).join(" and ")} (${
+        main.reduce((sum, m) => sum + m.w, 0).toFixed(2)
+      } in all)`) +
+    `; its heads: ${heads.join(", ")}.`;
+};
 await show(
   ...perHead.map((z, h) =>
     heatmap(z, {
@@ -342,13 +414,15 @@ await show(
     }),
     { header: ["chosen word", "most-attended character (mean of heads)", "weight"], digits: 2 },
   ),
+  md(["a", "student"].map(readFrom).join(" ")),
 );
 
 // %% [markdown]
 // Nothing told the model which character corresponds to which word; whatever alignment the
-// heatmaps show, it learned from the pairs alone. The heads need not agree, and a word need not
-// come from a single character: “a” depends on 一 and on the measure word 名 together, and
-// “student” on both characters of 学生.
+// heatmaps show, it learned from the pairs alone. The sentences under the table read the two
+// steps the article's example invites one to check, “a” (一名: the number and its measure word)
+// and “student” (学生, two characters): which characters carry more than half of the weight, and
+// where each head looked. The heads need not agree.
 //
 // ## Held-out sentences
 //

@@ -12,7 +12,7 @@
 //
 // 1. L₁ on a short window, term by term, with real probabilities;
 // 2. GPT-1's size — ~117 million parameters — derived from its configuration, and GPT-2
-//    small's 124 million;
+//    small's 124 million, and how small a share of it the article's W_q, W_k, W_v are;
 // 3. a small GPT pre-trained here on Tang poems (唐诗), with the loss on held-out poems
 //    compared with a model that only knows how often each character occurs;
 // 4. what the trained model writes: a continuation of “在一个寒冷的冬日，” and five-character
@@ -21,12 +21,15 @@
 
 // %%
 import {
+  barChart,
   countGPTParameters,
   disposeGPT,
   GPT1_CONFIG,
   GPT2_SMALL_CONFIG,
+  type GPTConfig,
   gptForward,
   gptLogProbNext,
+  gptParameterTable,
   heatmap,
   initGPT,
   isQuick,
@@ -116,6 +119,10 @@ await show(
 // %%
 const sizes = [GPT1_CONFIG, GPT2_SMALL_CONFIG].map(parameterBreakdown);
 const count = (n: number) => n.toLocaleString("en-US");
+const millions = (n: number) => (n / 1e6).toFixed(1);
+const percent = (x: number) => `${(100 * x).toFixed(x < 0.01 ? 2 : 1)}%`;
+/** GPT-1's count for the row of the breakdown whose label starts with `part`. */
+const gpt1Part = (part: string) => sizes[0].find((row) => row.part.startsWith(part))!.count;
 await show(
   table(
     sizes[0].map((row, i) => [row.part, row.formula, count(row.count), count(sizes[1][i].count)]),
@@ -126,14 +133,82 @@ await show(
   } \approx 117\text{M} \quad (= \mathtt{countGPTParameters}: ${
     count(countGPTParameters(GPT1_CONFIG))
   }), \qquad \text{GPT-2 small: } ${count(sizes[1].at(-1)!.count)} \approx 124\text{M}`,
+  md(
+    `Each block holds ${millions(gpt1Part("one block"))} million parameters, ` +
+      `${percent(gpt1Part("FFN") / gpt1Part("one block"))} of them in the FFN ` +
+      `(2·${GPT1_CONFIG.dModel}·${GPT1_CONFIG.dFF} weights and the biases); the ` +
+      `${GPT1_CONFIG.layers} blocks make ${millions(gpt1Part("all blocks"))} million, and the ` +
+      `token embeddings another ${millions(gpt1Part("token embeddings"))} million — ` +
+      `${percent(gpt1Part("token embeddings") / gpt1Part("total"))} of the model, used twice ` +
+      `thanks to the tied output layer. The GPT-2 paper's Table 2 lists its smallest model as ` +
+      `117M; its released weights have ${count(sizes[1].at(-1)!.count)} parameters, the number ` +
+      `above.`,
+  ),
 );
 
 // %% [markdown]
-// Each block holds 7.1 million parameters, two thirds of them in the FFN (2·768·3072); the
-// twelve blocks make 85 million, and the token embeddings another 31 million — a quarter of the
-// model, used twice thanks to the tied output layer. The GPT-2 paper's table lists its smallest
-// model as 117M; its released weights have 124,439,808 parameters, the number above.
+// ## Erratum: pre-training learns every parameter, not only W_q, W_k, W_v
 //
+// The article says the goal of pre-training is “一套初始参数（这个初始参数也就是Transformer中的
+// Wq,Wk,Wv）”: a set of initial parameters, namely W_q, W_k and W_v. Pre-training learns every
+// parameter of the model — the token and position embeddings, every block's attention
+// (W_q, W_k, W_v, the output projection W_o and the biases), feed-forward network and
+// LayerNorms — by the same gradient descent on L₁; fine-tuning (chapter 08) then starts from
+// all of them. Here is how GPT-1's parameters divide, from the library's parameter table
+// (`gptParameterTable`) for GPT-1's configuration. (GPT-1's released code keeps W_q, W_k, W_v
+// side by side in one fused 768 × 2304 matrix; the library stores them as three 768 × 768
+// matrices, so each is counted on its own and the share is the same.)
+
+// %%
+/** The parts of a GPT, each matching the checkpoint names of its parameters; first match wins. */
+const PARTS: [string, RegExp][] = [
+  ["W_q, W_k, W_v", /^blocks\.\d+\.attention\.W[qkv]$/],
+  ["b_q, b_k, b_v", /^blocks\.\d+\.attention\.b[qkv]$/],
+  ["W_o, b_o", /^blocks\.\d+\.attention\.[Wb]o$/],
+  ["FFN W₁, b₁, W₂, b₂", /^blocks\.\d+\.ffn\./],
+  ["LayerNorms γ, β", /norm/i],
+  ["token embeddings Wₑ", /^tokenEmbedding$/],
+  ["positions Wₚ", /^positionEmbedding$/],
+  ["output layer (untied)", /^output$/],
+];
+/** How many of a config's parameters fall in each of {@link PARTS}, from `gptParameterTable`. */
+const partCounts = (cfg: GPTConfig) => {
+  const counts = PARTS.map(() => 0);
+  for (const spec of gptParameterTable(cfg)) {
+    const part = PARTS.findIndex(([, pattern]) => pattern.test(spec.name));
+    if (part < 0) throw new Error(`no part of the table matches the parameter ${spec.name}`);
+    counts[part] += spec.shape.reduce((a, b) => a * b, 1);
+  }
+  return PARTS.map(([name], i) => ({ name, count: counts[i] })).filter((p) => p.count > 0);
+};
+const gpt1Parts = partCounts(GPT1_CONFIG);
+const gpt1Total = countGPTParameters(GPT1_CONFIG);
+const share = (n: number) => n / gpt1Total;
+const qkv = gpt1Parts.find((p) => p.name === "W_q, W_k, W_v")!;
+const rest = gpt1Parts.filter((p) => p !== qkv).sort((a, b) => b.count - a.count);
+await show(
+  table(
+    [
+      ...gpt1Parts.map((p) => [p.name, count(p.count), percent(share(p.count))]),
+      ["total", count(gpt1Parts.reduce((n, p) => n + p.count, 0)), percent(1)],
+    ],
+    { header: ["GPT-1's parameters", "count", "share"] },
+  ),
+  barChart(gpt1Parts.map((p) => p.name), gpt1Parts.map((p) => share(p.count)), {
+    title: "GPT-1: share of each part in its parameters",
+    yTitle: "share",
+    highlight: [gpt1Parts.indexOf(qkv)],
+  }),
+  md(
+    `W_q, W_k and W_v are **${percent(share(qkv.count))}** of GPT-1's ${count(gpt1Total)} ` +
+      `parameters (${GPT1_CONFIG.layers} blocks × 3 × ${GPT1_CONFIG.dModel}² = ` +
+      `${count(qkv.count)}). Pre-training learns all ${count(gpt1Total)}, W_q, W_k and W_v ` +
+      `among them; the largest part is ${rest[0].name} (${percent(share(rest[0].count))}), ` +
+      `then ${rest[1].name} (${percent(share(rest[1].count))}).`,
+  ),
+);
+
+// %% [markdown]
 // ## The corpus: Tang poems
 //
 // We pre-train on the 全唐诗 (the npm package `chinese-poetry`, read at run time, converted to
@@ -173,7 +248,9 @@ await show(
 //
 // Our model has GPT-1's shape at toy scale (the sizes below; `QUICK=1` makes it smaller). It
 // puts LayerNorm before each sublayer, as GPT-2 does — chapter 02 compared the two: pre-LN
-// trains without post-LN's careful warm-up — which changes nothing in the three equations. Its parameters,
+// trains without post-LN's careful warm-up. The first two equations stay as they are; the
+// third gains a step, because pre-LN adds one final LayerNorm after the last block, so the
+// output layer reads LN(hₙ) instead of hₙ (the row “final LayerNorm” below). Its parameters,
 // counted the same way as GPT-1's:
 
 // %%
@@ -181,6 +258,9 @@ const config = pretrainingConfig(settings, vocab.size);
 const params = initGPT(config, settings.seed);
 const ours = parameterBreakdown(config);
 await show(
+  config.norm === "pre"
+    ? tex`P(u) = \mathrm{softmax}\big(\mathrm{LN}_f(h_n)\, W_e^{T}\big) \quad \text{(pre-LN: a final LayerNorm } \mathrm{LN}_f \text{ before the output layer)}`
+    : tex`P(u) = \mathrm{softmax}(h_n W_e^{T}) \quad \text{(post-LN: no final LayerNorm)}`,
   table([
     [
       "blocks n, d_model, heads, d_ff",
@@ -237,8 +317,13 @@ await show(...l1Before.items);
 // windows per step, and minimises the mean cross-entropy over every position of every window —
 // −L₁/N with the window k = n_ctx (position t of a window reads t + 1 characters). The
 // optimiser is AdamW (Adam with decoupled weight decay), the learning rate rises linearly over
-// the first steps and then follows a cosine down to a tenth of its peak, as in GPT-1, and the
-// gradients are clipped to norm 1.
+// the first steps and then follows a cosine down to a tenth of its peak, and the gradients are
+// clipped to norm 1. GPT-1's schedule has the same shape but ends at 0 (Radford et al., 2018,
+// §4.1: “increased linearly from zero over the first 2000 updates and annealed to 0 using a
+// cosine schedule”). This chapter differs on purpose: it stops at a tenth of the peak, the floor
+// Chinchilla used (Hoffmann et al., 2022, §3.1: the learning rate decays “by a factor of 10×”)
+// and nanoGPT copies, so that the last steps of a run of a few hundred steps still move the
+// weights instead of taking steps of almost 0.
 //
 // Two reference points. A **uniform** guess costs ln V nats per character. A **unigram**
 // model knows how often each character occurs in the training poems but nothing about order:
@@ -339,6 +424,14 @@ await show(
 
 // %% [markdown]
 // ## “在一个寒冷的冬日，”
+//
+// **Erratum.** The article says GPT-1 “阅读了上千万篇文章” (read tens of millions of articles) and
+// then shows two Chinese continuations of this prompt (“玛丽决定待在家里，烤一些曲奇…”,
+// “孩子们激动地跑到户外，开始制作一个大雪人…”). They are illustrations, not GPT-1's output: GPT-1
+// was pre-trained on BooksCorpus, about 7,000 unpublished English books (Radford et al., 2018,
+// §4.1), with a byte-pair vocabulary of 40,000 merges learned from that English text. It read no
+// Chinese and could not have written these sentences. What a model writes is bounded by what it
+// read, as the continuations below show.
 //
 // The article's prompt is modern prose, and our model has read nothing but Tang poems: 个 and
 // 的 are rare there, so their embeddings were barely trained. Whatever it writes after the

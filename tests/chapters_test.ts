@@ -495,6 +495,41 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
     // Post-LN renormalises after every block: the stream ends at RMS 1.
     const [rms] = numbers(out, re(String.raw`Post-LN keeps the stream at RMS (N)`), "post-LN RMS");
     assertNear(rms, 1, 0.01, "post-LN residual stream RMS");
+    // The gradient ratios: block N / block 1 as printed, and the sentence reads each one right.
+    const gradients = table(out, /^arrangement\s+‖∇‖ at block 1/, "the gradient ratios");
+    const end = (ratio: number) => ratio > 1.5 ? "output" : ratio < 1 / 1.5 ? "input" : "both";
+    const sentences = [
+      ["post-LN", "Under post-LN the last block receives"],
+      ["pre-LN", "Under pre-LN the ratio is"],
+    ];
+    for (const [name, label] of sentences) {
+      const [first, last, ratio] = row(gradients, new RegExp(`^${name}$`), "gradients").slice(1)
+        .map(parseNumber);
+      assertNear(ratio, last / first, 0.01 * ratio + 0.01, `${name}: ratio = block N / block 1`);
+      const said = grab(
+        out,
+        re(String.raw`${label} (N)×[^:]*: (?:the blocks near the (output|input)|(both) ends)`),
+        `${name}'s ratio sentence`,
+      );
+      assertNear(parseNumber(said[1]), ratio, 0.006, `${name}: the sentence's ratio`);
+      assertEquals(said[2] ?? said[3], end(ratio), `${name}: which end the sentence names`);
+    }
+    // Training without warm-up: the verdict follows the printed final losses (2·SE rule).
+    const final = table(out, /^model\s+mean loss of the last \d+ steps ± SE/, "final losses");
+    const [post, pre] = ["post-LN", "pre-LN"].map((name) =>
+      row(final, new RegExp(`^${name}$`), "final losses")[1].split("±").map(parseNumber)
+    );
+    if (!/-LN diverged/i.test(out)) {
+      const gap = post[0] - pre[0], noise = 2 * Math.hypot(post[1], pre[1]);
+      const expected = gap > noise + 0.01
+        ? "Pre-LN ends lower"
+        : gap < -noise - 0.01
+        ? "Post-LN ends lower"
+        : Math.abs(Math.abs(gap) - noise) > 0.01
+        ? "No clear difference"
+        : undefined;
+      if (expected) grab(out, re(expected), `the verdict “${expected}”`);
+    }
   },
 
   "03_decoder.ts": (out) => {
@@ -709,14 +744,32 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
       "wrong",
     );
     assertEquals([wrong, of], [n - correct, n], "sentences listed as wrong");
-    // Greedy decoding chooses the most probable candidate at every step.
-    const steps = table(out, /^step\s+decoder input so far\s+top 3/, "greedy steps");
-    for (const cells of steps) {
+    // Greedy decoding chooses the most probable candidate at every step, in both decodings
+    // (the training pair and the held-out sentence).
+    const decodings = tables(out, /^step\s+decoder input so far\s+top 3/, "greedy steps");
+    assertEquals(decodings.length, 2, "two step-by-step decodings");
+    for (const cells of decodings.flat()) {
       const candidates = cells[2].split(" · ").map((c) => c.match(re(String.raw`^(.*) (N)$`))!);
       const p = candidates.map((c) => parseNumber(c[2]));
       p.slice(1).forEach((q, i) => assert(q <= p[i], `step ${cells[0]}: candidates sorted`));
       assertBetween(p.reduce((a, b) => a + b, 0), 0, 1.002, `step ${cells[0]}: top-3 mass`);
       assertEquals(cells[3], candidates[0][1], `step ${cells[0]}: greedy takes the arg max`);
+    }
+    grab(out, re("is one of the (\\d+) training pairs"), "我是一名学生 named a training pair");
+    grab(out, re("neither the Chinese nor the English occurs among"), "the held-out sentence");
+    // Cross-attention: each sentence names the character with the largest mean weight of its
+    // step, as the table prints it.
+    const attended = table(out, /^chosen word\s+most-attended character/, "cross-attention");
+    for (const target of ["a", "student"]) {
+      const printed = attended.find((cells) => cells[0] === target);
+      if (!printed) continue; // the model did not write it; the sentence says so
+      const [, c, w] = grab(
+        out,
+        re(String.raw`“${target}” reads mostly (\S+) \((N)\)`),
+        `the sentence on “${target}”`,
+      );
+      assertEquals(c, printed[1], `“${target}”: the character the sentence names`);
+      assertNear(parseNumber(w), parseNumber(printed[2]), 0.006, `“${target}”: its weight`);
     }
   },
 
@@ -730,6 +783,22 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
     assertEquals(numbers(out, /GPT-2 small: ([\d,]+) ≈/, "GPT-2's count"), [gpt2], "GPT-2");
     const sizes = table(out, /^parameters\s+formula/, "GPT-1 and GPT-2's parameters");
     assertEquals(row(sizes, /^total$/, "").slice(2).map(parseNumber), [gpt1, gpt2], "totals");
+    // Erratum: W_q, W_k, W_v are ≈ 18% of GPT-1 (12 blocks × 3 × 768²); the parts add up.
+    const parts = table(out, /^GPT-1's parameters\s+count\s+share/, "GPT-1's parts");
+    const qkv = row(parts, /^W_q, W_k, W_v$/, "GPT-1's parts").slice(1).map(parseNumber);
+    assertEquals(qkv[0], 12 * 3 * 768 * 768, "W_q, W_k, W_v of GPT-1");
+    assertBetween(qkv[1], 0.17, 0.19, "the share of W_q, W_k, W_v");
+    assertNear(qkv[1], qkv[0] / gpt1, 5e-4, "share = count / total");
+    const body = parts.filter((cells) => cells[0] !== "total");
+    const sum = body.reduce((n, cells) => n + parseNumber(cells[1]), 0);
+    assertEquals([sum, parseNumber(row(parts, /^total$/, "")[1])], [gpt1, gpt1], "parts sum");
+    const [said, of] = numbers(
+      out,
+      re(String.raw`W_q, W_k and W_v are \**(N)%\** of GPT-1's (N) parameters`),
+      "the W_q, W_k, W_v sentence",
+    );
+    assertNear(said / 100, qkv[1], 1e-9, "the sentence's share");
+    assertEquals(of, gpt1, "the sentence's total");
     // The toy model's table adds up: blocks of 4d² + 4d, 2·d·d_ff + d_ff + d and 4d.
     const toy = table(out, /^Tang-poem GPT$/, "the Tang-poem GPT");
     const cell = (label: RegExp) => row(toy, label, "the Tang-poem GPT")[1];

@@ -353,8 +353,9 @@ export interface PretrainOptions {
 /**
  * Pre-trains a GPT on random windows of a token stream ({@link lmBatches}-style, seeded by
  * `settings.seed`), minimising the cross-entropy −L₁/N with AdamW (decoupled weight decay),
- * GPT-1's schedule (linear warmup, then cosine decay to a tenth of the peak) and gradient
- * clipping, via `fit`. Reports tokens per second (B·T tokens per step).
+ * linear warmup then cosine decay — GPT-1's schedule, except that it ends at a tenth of the
+ * peak (Chinchilla's floor, Hoffmann et al. 2022 §3.1) where GPT-1 annealed to 0 (§4.1) — and
+ * gradient clipping, via `fit`. Reports tokens per second (B·T tokens per step).
  */
 export async function pretrain(
   p: GPTParams,

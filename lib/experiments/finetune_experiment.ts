@@ -6,7 +6,9 @@
  *
  * - all of them (GPT-1) or none (from scratch), on each of the four tasks;
  * - the embeddings and the first k blocks (k = 0 … n, the paper's Figure 2), the rest fresh;
- * - with λ = 0.5 or λ = 0 in L₃ = L₂ + λ·L₁, and full fine-tuning or a linear probe.
+ * - with λ = 0.5 or λ = 0 in L₃ = L₂ + λ·L₁;
+ * - training every weight (GPT-1), only the task tokens and W_y (prompt tuning), or only W_y (a
+ *   linear probe).
  *
  * ```ts
  * const settings = fineTuneSettings(isQuick());
@@ -36,6 +38,7 @@ import {
   fineTuneBatch,
   fineTuneLoss,
   type FineTuneModel,
+  type FineTuneRegime,
   fineTuneVariables,
   initFineTune,
   predictClasses,
@@ -367,8 +370,8 @@ export function transferBody(
 
 /** Options of {@link fineTuneTask}. */
 export interface FineTuneRunOptions {
-  /** `"full"` (GPT-1) or `"probe"` (body frozen). Default `"full"`. */
-  regime?: "full" | "probe";
+  /** What is trained ({@link FineTuneRegime}): GPT-1's `"full"` by default. */
+  regime?: FineTuneRegime;
   /** λ of L₃; default `settings.lambda`. */
   lambda?: number;
   /** Called after every step (a display). */
@@ -445,19 +448,69 @@ export function accuracy(m: FineTuneModel, examples: TaskExamples, batchSize = 6
 }
 
 /**
- * The standard error of the difference of two accuracies p₁ and p₂, each measured on n
- * independent examples: √(p₁(1 − p₁)/n + p₂(1 − p₂)/n). Chapter 08 calls a difference
- * clear when it exceeds two of these. (The examples of a lexical split are not independent —
- * they share a few deciding words — so the true noise is larger; this is a lower bound.)
+ * The standard error of the difference of two accuracies p₁ and p₂, measured on n₁ and n₂
+ * independent examples (n₂ = n₁ unless given): √(p₁(1 − p₁)/n₁ + p₂(1 − p₂)/n₂). Chapter 08
+ * calls a difference clear when it exceeds two of these. (The examples of a lexical split are
+ * not independent — they share a few deciding words — so the true noise is larger; this is a
+ * lower bound.)
  */
-export function accuracyDifferenceError(p1: number, p2: number, n: number): number {
+export function accuracyDifferenceError(p1: number, p2: number, n1: number, n2 = n1): number {
   if (!(p1 >= 0 && p1 <= 1 && p2 >= 0 && p2 <= 1)) {
     throw new Error(`accuracyDifferenceError: accuracies must be in [0, 1], got ${p1}, ${p2}`);
   }
-  if (!Number.isInteger(n) || n < 1) {
-    throw new Error(`accuracyDifferenceError: n must be a positive integer, got ${n}`);
+  for (const n of [n1, n2]) {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new Error(`accuracyDifferenceError: n must be a positive integer, got ${n}`);
+    }
   }
-  return Math.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / n);
+  return Math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2);
+}
+
+/** What {@link compareAccuracies} says of two sets of runs. */
+export type ComparisonVerdict = "clearly better" | "no clear difference" | "clearly worse";
+
+/** The result of {@link compareAccuracies}. */
+export interface AccuracyComparison {
+  /** ā: the mean accuracy of the first set of runs. */
+  a: number;
+  /** b̄: the mean accuracy of the second. */
+  b: number;
+  /** ā − b̄. */
+  difference: number;
+  /** Two standard errors of the difference ({@link accuracyDifferenceError}). */
+  twoSE: number;
+  /** The first set against the second, by the 2·SE rule. */
+  verdict: ComparisonVerdict;
+}
+
+/**
+ * Chapter 08's 2·SE rule for two sets of runs (one accuracy per run, each measured on
+ * `examples` test examples): with ā, b̄ their means and
+ *
+ *   2·SE = 2·√(ā(1 − ā)/(|a|·n) + b̄(1 − b̄)/(|b|·n))
+ *
+ * ({@link accuracyDifferenceError}, every run's examples counted), the first set is "clearly
+ * better" when ā − b̄ > 2·SE, "clearly worse" when ā − b̄ < −2·SE, and otherwise there is "no
+ * clear difference": a smaller gap is what another seed could undo.
+ */
+export function compareAccuracies(
+  a: readonly number[],
+  b: readonly number[],
+  examples: number,
+): AccuracyComparison {
+  if (a.length === 0 || b.length === 0) {
+    throw new Error("compareAccuracies: each side needs at least one run");
+  }
+  const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  const [ma, mb] = [mean(a), mean(b)];
+  const twoSE = 2 * accuracyDifferenceError(ma, mb, a.length * examples, b.length * examples);
+  const difference = ma - mb;
+  const verdict: ComparisonVerdict = difference > twoSE
+    ? "clearly better"
+    : difference < -twoSE
+    ? "clearly worse"
+    : "no clear difference";
+  return { a: ma, b: mb, difference, twoSE, verdict };
 }
 
 /** Options of {@link transferRun}. */

@@ -67,6 +67,7 @@ import {
   type AccuracyComparison,
   compareAccuracies,
   type ComparisonVerdict,
+  differingSpan,
   embeddingCosine,
   embeddingLeaning,
   fineTuneSettings,
@@ -720,10 +721,7 @@ const differingWordCosine: number[] = (() => {
   const sums = [0, 0];
   const counts = [0, 0];
   for (const { a, b, label } of tasks.similarity.test) {
-    const [ca, cb] = [[...a], [...b]];
-    const differ = ca.flatMap((c, i) => (c !== cb[i] ? [i] : []));
-    const [from, to] = [differ[0], differ[differ.length - 1] + 1];
-    sums[label] += embeddingCosine(pretrained, vocab, ca.slice(from, to), cb.slice(from, to));
+    sums[label] += embeddingCosine(pretrained, vocab, ...differingSpan(a, b));
     counts[label]++;
   }
   return sums.map((s, l) => s / counts[l]);
@@ -903,7 +901,7 @@ await show(
             clause(zeroShotVsFineTuned, "that", "fine-tuning from it") +
             ` (${pct(zeroShotVsFineTuned.b)}). `
           : "") +
-        "`deno run -A lib/experiments/finetune_followups.ts` runs the follow-up experiments " +
+        "`deno run -A experiments/08_finetuning_followups.ts` runs the follow-up experiments " +
         "that ask why (they take longer than the chapter): does fine-tuning fit the training " +
         "split at all, does similarity transfer when the model reads only the words that " +
         "differ, does multiple choice when the situation stands next to the endings.",
@@ -930,7 +928,7 @@ await show(
 //    attention heatmap above shows where `<extract>` looks.
 // 5. Pre-train the body longer (`settings.pretraining.steps`) and watch the zero-shot curve
 //    and the bar chart of leanings: does sentiment transfer more clearly?
-// 6. Run the follow-ups, `deno run -A lib/experiments/finetune_followups.ts`, and compare
+// 6. Run the follow-ups, `deno run -A experiments/08_finetuning_followups.ts`, and compare
 //    their table with experiment 1's.
 
 // %% [markdown]

@@ -29,7 +29,13 @@ import * as tf from "@tensorflow/tfjs";
 import type { Tensor2D } from "../tf_types.ts";
 import type { Vocabulary } from "../tokenizer.ts";
 import { embedTokens } from "../embedding.ts";
-import { charVocabulary, encodeCorpus, type FineTuneTasks, type PoemSplits } from "../data.ts";
+import {
+  charVocabulary,
+  encodeCorpus,
+  type FineTuneTasks,
+  type PoemSplits,
+  type TaskSplits,
+} from "../data.ts";
 import { disposeGPT, type GPTConfig, type GPTParams, initGPT, namedGPTParameters } from "../gpt.ts";
 import {
   disposeFineTuneBatch,
@@ -285,6 +291,65 @@ export function embeddingCosine(
   });
 }
 
+/**
+ * The words two equally long texts differ in: the characters of each from the first position
+ * where they differ to the last (a similarity pair of chapter 08 differs in one slot: 日暮 /
+ * 黄昏). Throws when the texts differ in length or not at all.
+ */
+export function differingSpan(a: string, b: string): [string[], string[]] {
+  const [ca, cb] = [[...a], [...b]];
+  if (ca.length !== cb.length) {
+    throw new Error(`differingSpan: the texts have ${ca.length} and ${cb.length} characters`);
+  }
+  const differ = ca.flatMap((c, i) => (c !== cb[i] ? [i] : []));
+  if (differ.length === 0) throw new Error(`differingSpan: ${JSON.stringify(a)} twice`);
+  const [from, to] = [differ[0], differ[differ.length - 1] + 1];
+  return [ca.slice(from, to), cb.slice(from, to)];
+}
+
+/** Every split of `splits` with `f` applied to each example. */
+function mapSplits<T>(splits: TaskSplits<T>, f: (x: T) => T): TaskSplits<T> {
+  return {
+    train: splits.train.map(f),
+    validation: splits.validation.map(f),
+    test: splits.test.map(f),
+  };
+}
+
+/**
+ * A follow-up variant of the similarity task: each pair reduced to the words it differs in
+ * ({@link differingSpan}; 日暮老翁在江边归来。/ 黄昏老翁在江边归来。 → 日暮 / 黄昏), so that a
+ * model needs no comparison of two sentences, only of two words.
+ */
+export function similarityDifferingWords(tasks: FineTuneTasks): FineTuneTasks {
+  return {
+    ...tasks,
+    similarity: mapSplits(tasks.similarity, (x) => {
+      const [a, b] = differingSpan(x.a, x.b);
+      return { ...x, a: a.join(""), b: b.join("") };
+    }),
+  };
+}
+
+/**
+ * A follow-up variant of the multiple-choice task: each story "{who}{where}，{situation}，
+ * {filler}。" (data/make_tasks.ts) told as "{who}{where}，{filler}，{situation}。", so that the
+ * situation that decides the ending stands right before `<delim>` and the ending. Throws for a
+ * story not in that form.
+ */
+export function situationLast(tasks: FineTuneTasks): FineTuneTasks {
+  return {
+    ...tasks,
+    multipleChoice: mapSplits(tasks.multipleChoice, (x) => {
+      const parts = x.context.replace(/。$/, "").split("，");
+      if (parts.length !== 3 || !x.context.endsWith("。")) {
+        throw new Error(`situationLast: ${JSON.stringify(x.context)} is not "…，…，…。"`);
+      }
+      return { ...x, context: `${parts[0]}，${parts[2]}，${parts[1]}。` };
+    }),
+  };
+}
+
 /** A task's examples as model inputs and labels. */
 export interface TaskExamples {
   /** The inputs, as character ids. */
@@ -519,6 +584,8 @@ export interface TransferRunOptions extends FineTuneRunOptions {
   layers?: number | "none";
   /** Keep the fine-tuned model (the caller frees it) instead of freeing it. */
   keep?: boolean;
+  /** Also measure accuracy on the training split (its first `settings.evalExamples`). */
+  measureTraining?: boolean;
 }
 
 /** The result of {@link transferRun}. */
@@ -527,6 +594,8 @@ export interface TransferRun {
   testAccuracy: number;
   /** Accuracy on the task's validation split. */
   validationAccuracy: number;
+  /** Accuracy on the task's training split, with `measureTraining`. */
+  trainAccuracy?: number;
   /** The training loss₃ of every step. */
   losses: number[];
   /** The fine-tuned model, with `keep`. */
@@ -536,7 +605,9 @@ export interface TransferRun {
 /**
  * One run of the experiment: a body from {@link transferBody} (fresh weights seeded by
  * `settings.seed + 1`), fine-tuned on the task ({@link fineTuneTask}) and measured on its
- * validation and test splits (their first `settings.evalExamples` examples when set). Without `keep`, every tensor of the run is freed.
+ * validation and test splits (and, with `measureTraining`, its training split; the first
+ * `settings.evalExamples` examples of each when set). Without `keep`, every tensor of the run
+ * is freed.
  */
 export async function transferRun(
   pretrained: GPTParams,
@@ -554,7 +625,7 @@ export async function transferRun(
     const train = taskExamples(tasks, task, "train", vocab);
     const run = await fineTuneTask(body, config, vocab, task, train, settings, opts);
     model = run.model;
-    const measure = (split: "validation" | "test") => {
+    const measure = (split: "train" | "validation" | "test") => {
       const all = taskExamples(tasks, task, split, vocab);
       const n = settings.evalExamples ?? all.inputs.length;
       return accuracy(model!, { inputs: all.inputs.slice(0, n), labels: all.labels.slice(0, n) });
@@ -563,6 +634,7 @@ export async function transferRun(
       testAccuracy: measure("test"),
       validationAccuracy: measure("validation"),
       losses: run.losses,
+      ...(opts.measureTraining ? { trainAccuracy: measure("train") } : {}),
     };
     kept = opts.keep === true;
     return kept ? { ...result, model } : result;

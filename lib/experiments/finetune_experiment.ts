@@ -102,8 +102,9 @@ export interface FineTuneSettings {
   /** Seed of the scratch and fresh weights, the heads and the batch order. */
   seed: number;
   /**
-   * Runs per task and starting point in experiment 1 (pre-trained vs scratch), with seeds
-   * `seed`, `seed + 1`, …; the chapter compares their mean accuracies. Default 1.
+   * Runs of every kind in every experiment (pre-trained vs scratch, layers transferred, the
+   * ablations), with seeds `seed`, `seed + 1`, …; the chapter compares their mean accuracies
+   * ({@link compareAccuracies}). Default 1.
    */
   seeds: number;
 }
@@ -115,9 +116,8 @@ export interface FineTuneSettings {
  * about 1,000 steps before it has sorted the feeling characters by mood; every fine-tuning
  * run takes 80 steps of 16 examples, about two epochs (quick: 20 steps of 8, measured on the
  * first 60 examples of each split — enough to run, not to compare) at a peak learning rate
- * of 10⁻³, with λ = 0.5. Experiment 1 runs 3 seeds in full mode and 1 in quick mode, on
- * every machine: the protocol does not depend on the hardware, only the time does (about
- * 100 s a seed with the matrix products on OpenBLAS, about 9 minutes a seed on XNNPACK).
+ * of 10⁻³, with λ = 0.5. Every comparison runs 3 seeds in full mode and 1 in quick mode, on
+ * every machine: the protocol does not depend on the hardware, only the time does.
  * `opts.seeds` (a number, or the text of an environment variable) overrides the count.
  *
  * Throws when `seeds` is not a whole number from 1 to 10.

@@ -91,8 +91,7 @@ await setup({ title: "08 GPT-1 有监督微调" });
 //
 // The four tasks (`data/finetune_tasks.json`, made by `data/make_tasks.ts`; see
 // `data/README.md`) are written with characters common in Tang poems; the table below gives
-// their sizes. Their splits are *lexical*: the words that decide a
-// label (the feeling characters of a sentiment, the synonym pairs of a paraphrase, the words
+// their sizes. Their splits are *lexical*: the words that decide a label (the feeling characters of a sentiment, the synonym pairs of a paraphrase, the words
 // of a story's situation, …) in the test split never occur in training. The *kinds* are
 // shared — the test stories are about cold, heat, rain, weariness and hunger as the training
 // stories are, told in other words (天寒地冻 in training, 朔风凛冽 in the test). A model that
@@ -104,8 +103,7 @@ await setup({ title: "08 GPT-1 有监督微调" });
 // Chapter 06's Tang poems use the tasks' characters in a poem's frames, not in sentences like
 // the tasks' own. So the body here reads mostly unlabelled **prose** written for this course
 // (`data/prose_zh.txt`, made by `data/make_prose.ts`), with a small share of Tang poems (the
-// title of the pre-training chart says how many): sentences that use
-// the tasks' words the way ordinary text does — “行人怨泪不已，哀苦满怀，原来家书断绝。”,
+// title of the pre-training chart says how many): sentences that use the tasks' words the way ordinary text does — “行人怨泪不已，哀苦满怀，原来家书断绝。”,
 // “春天和春日是一个意思。”, “筋疲力尽，倒头便睡，说的都是同一件事。” — but never a task
 // sentence and never a label. That is the whole bet of pre-training: the unlabelled text
 // already holds what the labelled task needs (怨 keeps 哀's company), and fine-tuning only has
@@ -285,6 +283,16 @@ await show(
     } + ${lambda}\cdot${L1.toFixed(4)} = ${L3.toFixed(4)},\qquad \ln V = ${
       Math.log(vocab.size).toFixed(4)
     }`,
+    md(
+      "loss₂ is the mean of the last column. loss₁ is the pre-trained model's own " +
+        "next-character loss on these sentences, " +
+        (L1 < Math.log(vocab.size)
+          ? "below ln V, the loss of a model that gives every character the same probability: " +
+            "the body has learned something about such text. It"
+          : "not below ln V, the loss of a model that gives every character the same " +
+            "probability: the body has learned little about such text yet. It") +
+        " stays in the objective so that fine-tuning does not forget what pre-training taught.",
+    ),
   );
   tf.dispose([loss, l1, l2]);
   disposeFineTuneBatch(batch);
@@ -292,11 +300,6 @@ await show(
 }
 
 // %% [markdown]
-// loss₂ is the mean of the last column. loss₁ is the pre-trained model's own next-character
-// loss on these sentences, below ln V, the loss of a model that gives every character the same
-// probability, because the body has learned something about such text; it stays in the
-// objective so that fine-tuning does not forget it.
-//
 // ## The input transformations
 //
 // A GPT reads one sequence of tokens, but an entailment example has two texts and a
@@ -464,8 +467,8 @@ await show(
 // ## What `<extract>` attends to
 //
 // The fine-tuned sentiment model (pre-trained body) on a test sentence: each row is one head
-// of one block (L2H3: block 2, head 3), each column a token, the value how much attention `<extract>` — the position
-// W_y reads — gives to that token.
+// of one block (L2H3: block 2, head 3), each column a token, the value how much attention
+// `<extract>` — the position W_y reads — gives to that token.
 
 // %%
 {
@@ -740,14 +743,14 @@ await show(table([
 // fine-tuning at all. GPT-1 (§5, zero-shot behaviours) did this with heuristics on the
 // generative model; for multiple choice it picked the candidate whose tokens the language
 // model finds most likely after the context, by the mean log-probability s(a) of candidate a
-// (printed below). Here it runs twice on the same test stories: as the task writes them (渔父江上，三餐未进，
-// 独自一人。 then 于是买饼来吃。), and with the same situation and endings put in a frame of the
-// prose (三餐未进的时候，人们常常买饼来吃。). The chart below it is the paper's Figure 2 (right)
-// in miniature: the same heuristic on the validation stories, measured every 100 steps (20
-// with `QUICK=1`) while the body was pre-trained at the top of this chapter. GPT-1 found its zero-shot
-// heuristics improving steadily with pre-training, a sign that the language model picks up
-// what the tasks need without being told about them; the line under the chart says how this
-// body's did.
+// (printed below). Here it runs twice on the same test stories: as the task writes them
+// (渔父江上，三餐未进，独自一人。 then 于是买饼来吃。), and with the same situation and endings
+// put in a frame of the prose (三餐未进的时候，人们常常买饼来吃。). The chart below it is the
+// paper's Figure 2 (right) in miniature: the same heuristic on the validation stories,
+// measured every 100 steps (20 with `QUICK=1`) while the body was pre-trained at the top of
+// this chapter. GPT-1 found its zero-shot heuristics improving steadily with pre-training
+// (§5, Figure 2 right), a sign that the language model picks up what the tasks need without
+// being told about them; the line under the chart says how this body's did.
 
 // %%
 /** Zero-shot multiple-choice accuracy on the test stories, in their own words and in the prose's frame. */
@@ -789,7 +792,20 @@ await show(
     `From step 0 to step ${last.step}, zero-shot accuracy on the ${zeroShotStories.length} ` +
       `validation stories went from ${first.prose.toFixed(3)} to ${last.prose.toFixed(3)} in ` +
       `the prose's frame and from ${first.story.toFixed(3)} to ${last.story.toFixed(3)} in ` +
-      `the stories' own words (chance ${chanceNow.toFixed(3)}).`,
+      `the stories' own words (chance ${chanceNow.toFixed(3)}). By the 2·SE rule, ` +
+      (["prose", "story"] as const).map((frame) => {
+        const { verdict } = compareAccuracies(
+          [last[frame]],
+          [first[frame]],
+          zeroShotStories.length,
+        );
+        const where = frame === "prose" ? "in the prose's frame" : "in the stories' words";
+        return verdict === "clearly better"
+          ? `pre-training clearly raised it ${where}`
+          : verdict === "clearly worse"
+          ? `pre-training clearly lowered it ${where}`
+          : `there is no clear change ${where}`;
+      }).join(" and ") + ".",
   ));
 }
 

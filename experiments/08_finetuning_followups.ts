@@ -1,7 +1,8 @@
 /**
  * Follow-up experiments to chapter 08 (notebooks/08_finetuning.ts), for the tasks that did not
- * transfer there: similarity and multiple choice. They take longer than the chapter can, so
- * the chapter names them instead of running them. From the repository's root:
+ * transfer there: similarity and multiple choice. They need a pre-training of their own and
+ * eight fine-tuning runs per seed, too many to add to the chapter, which names them instead of
+ * running them. From the repository's root:
  *
  *   deno run -A experiments/08_finetuning_followups.ts          (QUICK=1: a short run;
  *                                                               FT_SEEDS=n: n seeds)

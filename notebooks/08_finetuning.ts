@@ -918,7 +918,8 @@ await show(
             ` (${pct(zeroShotVsFineTuned.b)}). `
           : "") +
         "`deno run -A experiments/08_finetuning_followups.ts` runs the follow-up experiments " +
-        "that ask why (they take longer than the chapter): does fine-tuning fit the training " +
+        "that ask why (a pre-training of their own and eight fine-tuning runs per seed, too " +
+        "many to add here): does fine-tuning fit the training " +
         "split at all, does similarity transfer when the model reads only the words that " +
         "differ, does multiple choice when the situation stands next to the endings.",
       ]

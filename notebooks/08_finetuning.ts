@@ -902,26 +902,28 @@ await show(
     "measures for parameter-efficient tuning.",
     ...(resisting.length
       ? [
-        `- **${list(resisting)}** gained nothing clear from pre-training. ` +
+        `- **${list(resisting)}** gained nothing clear from pre-training.` +
         (resisting.includes("similarity")
-          ? `The pre-trained embeddings put a similarity test pair's synonyms ` +
+          ? ` The pre-trained embeddings put a similarity test pair's synonyms ` +
             (differingWordCosine[1] > differingWordCosine[0] ? "closer" : "no closer") +
             ` than its unrelated words (mean cosine ${differingWordCosine[1].toFixed(2)} ` +
-            `against ${differingWordCosine[0].toFixed(2)}). `
+            `against ${differingWordCosine[0].toFixed(2)}).`
           : "") +
         (resisting.includes("multipleChoice")
-          ? `Asked zero-shot, the pre-trained language model picks the right ending for ` +
+          ? ` Asked zero-shot, the pre-trained language model picks the right ending for ` +
             `${pct(zeroShot.prose)} of the test stories in the prose's frame (` +
             `${pct(zeroShot.story)} in the story's own words, chance ` +
             `${pct(chance("multipleChoice"))}); ` +
             clause(zeroShotVsFineTuned, "that", "fine-tuning from it") +
-            ` (${pct(zeroShotVsFineTuned.b)}). `
+            ` (${pct(zeroShotVsFineTuned.b)}).`
           : "") +
-        "`deno run -A experiments/08_finetuning_followups.ts` runs the follow-up experiments " +
-        "that ask why (a pre-training of their own and eight fine-tuning runs per seed, too " +
-        "many to add here): does fine-tuning fit the training " +
-        "split at all, does similarity transfer when the model reads only the words that " +
-        "differ, does multiple choice when the situation stands next to the endings.",
+        (resisting.includes("similarity") || resisting.includes("multipleChoice")
+          ? " `deno run -A experiments/08_finetuning_followups.ts` runs follow-up experiments " +
+            "that ask why (a pre-training of their own and eight fine-tuning runs per seed, " +
+            "too many to add here): does fine-tuning fit the training split at all, does " +
+            "similarity transfer when the model reads only the words that differ, does " +
+            "multiple choice when the situation stands next to the endings."
+          : ""),
       ]
       : []),
     `- **Scale**: this body has ${config.layers} blocks of width ${config.dModel}, pre-trained ` +

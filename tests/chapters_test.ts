@@ -775,6 +775,25 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
       );
       assert(group.test(sentence), `${cells[0]} is listed as ${cells[5]}: ${sentence}`);
     }
+    // Experiment 2's sentence claims a rise with the blocks only when it clears 2 SE, and says
+    // nothing transferred when neither the embeddings nor the whole body is clearly ahead.
+    const [, sweepTask, layersText] = grab(
+      out,
+      /Layers transferred \((\w+)\): ([\s\S]*?)\n\s*•/,
+      "the sentence on the layers transferred",
+    );
+    const sweepVerdict = (label: string) =>
+      row(comparisons, new RegExp(`^${sweepTask}: ${label}`), "the closing table")[5];
+    const nothing = /Nothing transferred beyond the noise/.test(layersText);
+    assertEquals(
+      nothing,
+      sweepVerdict("pre-trained vs from scratch") !== "clearly better" &&
+        sweepVerdict("embeddings only vs from scratch") !== "clearly better",
+      `"nothing transferred" follows the verdicts: ${layersText}`,
+    );
+    if (/a rise as in Figure 2/.test(layersText.replace(/\s+/g, " "))) {
+      assertEquals(sweepVerdict("all \\d+ blocks vs embeddings only"), "clearly better");
+    }
     // Experiment 3 counts what each regime trains: the linear probe W_y (d·K) alone, prompt
     // tuning W_y and the task tokens' rows, full fine-tuning more than both.
     const [d, K, dK, tokens, d2, taskRows] = numbers(

@@ -91,8 +91,9 @@ await setup({ title: "08 GPT-1 有监督微调" });
 //
 // The four tasks (`data/finetune_tasks.json`, made by `data/make_tasks.ts`; see
 // `data/README.md`) are written with characters common in Tang poems; the table below gives
-// their sizes. Their splits are *lexical*: the words that decide a label (the feeling characters of a sentiment, the synonym pairs of a paraphrase, the words
-// of a story's situation, …) in the test split never occur in training. The *kinds* are
+// their sizes. Their splits are *lexical*: the words that decide a label (the feeling
+// characters of a sentiment, the synonym pairs of a paraphrase, the words of a story's
+// situation, …) in the test split never occur in training. The *kinds* are
 // shared — the test stories are about cold, heat, rain, weariness and hunger as the training
 // stories are, told in other words (天寒地冻 in training, 朔风凛冽 in the test). A model that
 // only sees the training examples cannot know the new words; only what pre-training taught
@@ -103,8 +104,9 @@ await setup({ title: "08 GPT-1 有监督微调" });
 // Chapter 06's Tang poems use the tasks' characters in a poem's frames, not in sentences like
 // the tasks' own. So the body here reads mostly unlabelled **prose** written for this course
 // (`data/prose_zh.txt`, made by `data/make_prose.ts`), with a small share of Tang poems (the
-// title of the pre-training chart says how many): sentences that use the tasks' words the way ordinary text does — “行人怨泪不已，哀苦满怀，原来家书断绝。”,
-// “春天和春日是一个意思。”, “筋疲力尽，倒头便睡，说的都是同一件事。” — but never a task
+// title of the pre-training chart says how many): sentences that use the tasks' words the
+// way ordinary text does — “行人怨泪不已，哀苦满怀，原来家书断绝。”, “春天和春日是一个意思。”,
+// “筋疲力尽，倒头便睡，说的都是同一件事。” — but never a task
 // sentence and never a label. That is the whole bet of pre-training: the unlabelled text
 // already holds what the labelled task needs (怨 keeps 哀's company), and fine-tuning only has
 // to point at it.

@@ -16,8 +16,9 @@
  *   E = keep ⊙ [Wₑ; 0] + P·taskEmbedding
  *
  * (P places row j of `taskEmbedding` at the id of task token j, `keep` zeroes those ids' old
- * rows), so every pretrained row keeps its exact value, and a linear probe — only W_y and
- * `taskEmbedding` given to the optimiser — leaves every body weight bit-identical.
+ * rows), so every pretrained row keeps its exact value, and a run that gives the optimiser
+ * only W_y (a linear probe) or W_y and `taskEmbedding` (prompt tuning) leaves every body weight
+ * bit-identical ({@link fineTuneVariables}).
  *
  * Sequences are character ids of a {@link Vocabulary} (the chapter's tasks are Chinese and the
  * pretraining vocabulary is character-level); fine-tuning runs without dropout.
@@ -271,14 +272,30 @@ export function initFineTune(
 }
 
 /**
- * The variables one regime trains: `"full"` — every body weight, the task-token rows and
- * W_y (GPT-1); `"probe"` — a linear probe: only W_y and the task-token rows, so the body
- * stays bit-identical.
+ * What a fine-tuning run trains (the body is shared with the pretrained model in all three):
+ *
+ * - `"full"` — every body weight, the task-token rows and W_y: GPT-1 (Radford et al. 2018,
+ *   §3.2: W_y and the task-token embeddings are the only new parameters, but all are updated);
+ * - `"prompt"` — the task-token rows and W_y, the body frozen: the three task tokens act as a
+ *   trained soft prompt read through the frozen body, prompt tuning (Lester et al. 2021) plus
+ *   the head;
+ * - `"probe"` — W_y alone, a linear probe on the frozen body's hₗᵐ (the task tokens keep their
+ *   random rows): what the article describes, only W_y adjusted.
  */
-export function fineTuneVariables(m: FineTuneModel, regime: "full" | "probe"): Variable[] {
-  if (regime === "probe") return [m.taskEmbedding, m.Wy];
+export type FineTuneRegime = "full" | "prompt" | "probe";
+
+/**
+ * The variables a {@link FineTuneRegime} trains: `"full"` — the body's parameters, then
+ * `taskEmbedding`, then W_y; `"prompt"` — `taskEmbedding` and W_y; `"probe"` — W_y. In the last
+ * two the body stays bit-identical.
+ */
+export function fineTuneVariables(m: FineTuneModel, regime: FineTuneRegime): Variable[] {
+  if (regime === "probe") return [m.Wy];
+  if (regime === "prompt") return [m.taskEmbedding, m.Wy];
   if (regime === "full") return [...gptParameters(m.body), m.taskEmbedding, m.Wy];
-  throw new Error(`fineTuneVariables: regime must be "full" or "probe", got ${String(regime)}`);
+  throw new Error(
+    `fineTuneVariables: regime must be "full", "prompt" or "probe", got ${String(regime)}`,
+  );
 }
 
 /** Frees the task-token rows and W_y (not the body). */

@@ -1,4 +1,4 @@
-// Chapter 08 — 3.2.2 GPT-1 关键点2：如何指导GPT生成目标内容 (supervised fine-tuning)
+// Chapter 08 — 3.2.1 GPT-1 关键点2：如何指导GPT生成目标内容 (supervised fine-tuning)
 // Source of notebooks/08_finetuning.ipynb (regenerate with `deno task notebooks`).
 // Run in a terminal: `deno task chapter 08` (`QUICK=1` pre-trains and fine-tunes for fewer steps).
 
@@ -17,14 +17,17 @@
 // 3. shows what the `<extract>` token attends to in a fine-tuned model;
 // 4. reruns, in miniature, the paper's transfer experiments on four small Chinese tasks:
 //    pre-trained vs from scratch, the number of layers transferred (the left half of the
-//    paper's Figure 2), λ = 0.5 vs λ = 0, and full fine-tuning vs a linear probe;
+//    paper's Figure 2), λ = 0.5 vs λ = 0, and full fine-tuning against training only W_y (a
+//    linear probe) or only W_y and the task tokens (prompt tuning);
 // 5. asks the pre-trained model to answer multiple choice with no fine-tuning at all, GPT-1's
 //    zero-shot heuristic, as pre-training goes (the right half of Figure 2).
 //
-// **Erratum.** The article says fine-tuning mostly adjusts the final Linear layer and leaves
-// the rest frozen. GPT-1 fine-tunes *all* weights (§3.2: the only new parameters are W_y and
-// the delimiter embeddings, but every parameter is updated). Freezing the body is a
-// different method, a *linear probe*; section 4 measures both.
+// **Erratum.** The article (3.2.1, 关键点2) says fine-tuning mostly adjusts the final Linear
+// layer W_y and leaves the rest frozen. GPT-1 fine-tunes *all* weights (Radford et al. 2018,
+// §3.2: the only new parameters are W_y and the delimiter embeddings, but every parameter
+// is updated). Training W_y alone on a frozen body is a different method, a *linear probe*;
+// training the task tokens' embeddings as well is a form of *prompt tuning*, a
+// parameter-efficient method of chapter 13. Experiment 3 measures all three.
 
 // %%
 import {
@@ -36,6 +39,8 @@ import {
   fineTuneBatch,
   fineTuneForward,
   fineTuneLoss,
+  type FineTuneRegime,
+  fineTuneVariables,
   gptLogProbNext,
   heatmap,
   initFineTune,
@@ -52,13 +57,17 @@ import {
   setup,
   show,
   table,
+  TASK_TOKENS,
   tex,
   trainingMonitor,
   transformInput,
   zeroShotAccuracy,
 } from "../mod.ts";
 import {
-  accuracyDifferenceError,
+  type AccuracyComparison,
+  compareAccuracies,
+  type ComparisonVerdict,
+  differingSpan,
   embeddingCosine,
   embeddingLeaning,
   fineTuneSettings,
@@ -81,24 +90,23 @@ await setup({ title: "08 GPT-1 有监督微调" });
 // ## The tasks and the pre-trained body
 //
 // The four tasks (`data/finetune_tasks.json`, made by `data/make_tasks.ts`; see
-// `data/README.md`) are written with characters common in Tang poems, 600 training, 120
-// validation and 240 test examples each. Their splits are *lexical*: the words that decide a
-// label (the feeling characters of a sentiment, the synonym pairs of a paraphrase, the words
-// of a story's situation, …) in the test split never occur in training. The *kinds* are
+// `data/README.md`) are written with characters common in Tang poems; the table below gives
+// their sizes. Their splits are *lexical*: the words that decide a label (the feeling
+// characters of a sentiment, the synonym pairs of a paraphrase, the words of a story's
+// situation, …) in the test split never occur in training. The *kinds* are
 // shared — the test stories are about cold, heat, rain, weariness and hunger as the training
 // stories are, told in other words (天寒地冻 in training, 朔风凛冽 in the test). A model that
 // only sees the training examples cannot know the new words; only what pre-training taught
 // about them can help.
 //
 // The body is chapter 06's model, pre-trained once here. What it reads matters. GPT-1 read
-// BooksCorpus, 7,000 unpublished books, and its tasks were about the same world. Chapter 06's
-// Tang poems turned out not to be enough: pre-trained on them for the few minutes a chapter
-// can spend, the body knows too little about the characters that decide the labels (while
-// this chapter was being written, a poems-only body did no better than random weights on
-// any task). So the body here reads mostly unlabelled **prose** written for this course
-// (`data/prose_zh.txt`, made by `data/make_prose.ts`), with 5% Tang poems: sentences that use
-// the tasks' words the way ordinary text does — “行人怨泪不已，哀苦满怀，原来家书断绝。”,
-// “春天和春日是一个意思。”, “筋疲力尽，倒头便睡，说的都是同一件事。” — but never a task
+// BooksCorpus, over 7,000 unpublished books (§4.1), and its tasks were about the same world.
+// Chapter 06's Tang poems use the tasks' characters in a poem's frames, not in sentences like
+// the tasks' own. So the body here reads mostly unlabelled **prose** written for this course
+// (`data/prose_zh.txt`, made by `data/make_prose.ts`), with a small share of Tang poems (the
+// title of the pre-training chart says how many): sentences that use the tasks' words the
+// way ordinary text does — “行人怨泪不已，哀苦满怀，原来家书断绝。”, “春天和春日是一个意思。”,
+// “筋疲力尽，倒头便睡，说的都是同一件事。” — but never a task
 // sentence and never a label. That is the whole bet of pre-training: the unlabelled text
 // already holds what the labelled task needs (怨 keeps 哀's company), and fine-tuning only has
 // to point at it.
@@ -189,7 +197,8 @@ await show(
 // and a classifier trained on 欢 and 愁 has something to carry over to 畅 and 忧.
 
 // %%
-{
+/** How many of the unseen feeling characters lean towards their own mood's training ones. */
+const leaning = await (async () => {
   const moods = (split: "train" | "validation" | "test", label: number) => [
     ...new Set(
       tasks.sentiment[split].filter((x) => x.label === label).flatMap((x) =>
@@ -200,18 +209,18 @@ await show(
   const shown = (["validation", "test"] as const).flatMap((split) =>
     [1, 0].flatMap((label) => moods(split, label).map((c) => ({ c, split, label })))
   );
-  const leaning = embeddingLeaning(
+  const leanings = embeddingLeaning(
     pretrained,
     vocab,
     shown.map((x) => x.c),
     moods("train", 1),
     moods("train", 0),
   );
-  const right = shown.filter((x, i) => (leaning[i] > 0) === (x.label === 1)).length;
+  const right = shown.filter((x, i) => (leanings[i] > 0) === (x.label === 1)).length;
   await show(
     barChart(
       shown.map((x) => `${x.c} (${x.split}, ${x.label ? "+" : "−"})`),
-      leaning,
+      leanings,
       {
         title: `leaning towards the positive training characters (${
           moods("train", 1).join("")
@@ -220,24 +229,27 @@ await show(
       },
     ),
   );
-}
+  return { right, total: shown.length };
+})();
 
 // %% [markdown]
 // ## The head and the objectives, with live numbers
 //
 // The labelled data set 𝒞 holds sequences of input tokens x¹ … xᵐ with a label y. The input
 // runs through the pre-trained model; hₗᵐ, the final block's activation at the last token
-// (`<extract>`), goes through the new linear layer W_y ∈ ℝ^{d_model×K}:
-//
-// `P(y ∣ x¹, …, xᵐ) = softmax(hₗᵐ W_y)`,    `L₂(𝒞) = Σ_{(x,y)} log P(y ∣ x¹, …, xᵐ)`
-//
-// and GPT-1 keeps language modelling as an auxiliary objective, L₃(𝒞) = L₂(𝒞) + λ·L₁(𝒞)
-// with λ = 0.5. In code both are losses to minimise: the mean negative log-likelihoods
-// loss₂ (per example) and loss₁ (per token before `<extract>`), and loss₃ = loss₂ + λ·loss₁.
-// Below: the pre-trained body with a new, untrained sentiment head on four training
-// examples. W_y starts near zero (N(0, 0.02²)), so P is close to uniform, 1/K.
+// (`<extract>`), goes through the new linear layer W_y ∈ ℝ^{d_model×K}, and fine-tuning
+// maximises L₂ (Radford et al. 2018, §3.2, equations 3 and 4). GPT-1 keeps language modelling
+// as an auxiliary objective, L₃ (equation 5), with the λ of the paper's §4.1, printed below.
+// In code both are losses to minimise: the mean negative log-likelihoods loss₂ (per example)
+// and loss₁ (per token before `<extract>`), and loss₃ = loss₂ + λ·loss₁. Below: the
+// pre-trained body with a new, untrained sentiment head on four training examples. W_y starts
+// near zero (N(0, 0.02²)), so P is close to uniform, 1/K.
 
 // %%
+await show(
+  tex`P(y \mid x^1, \ldots, x^m) = \mathrm{softmax}(h_l^m W_y), \qquad L_2(\mathcal{C}) = \sum_{(x, y)} \log P(y \mid x^1, \ldots, x^m)`,
+  tex`L_3(\mathcal{C}) = L_2(\mathcal{C}) + \lambda \cdot L_1(\mathcal{C}), \qquad {\lambda} = ${settings.lambda}`,
+);
 {
   const head = initFineTune(pretrained, config, vocab, {
     ...TASK_FORMATS.sentiment,
@@ -245,7 +257,8 @@ await show(
   });
   const train = taskExamples(tasks, "sentiment", "train", vocab);
   const batch = fineTuneBatch(head, train.inputs.slice(0, 4), train.labels.slice(0, 4));
-  const { loss, l1, l2 } = fineTuneLoss(head, batch, { lambda: 0.5 });
+  const { lambda } = settings;
+  const { loss, l1, l2 } = fineTuneLoss(head, batch, { lambda });
   const probs = tf.tidy(() =>
     tf.softmax(fineTuneForward(head, batch).logits).arraySync()
   ) as number[][];
@@ -267,9 +280,21 @@ await show(
     ),
     tex`\text{loss}_2 = ${L2.toFixed(4)},\quad \text{loss}_1 = ${
       L1.toFixed(4)
-    },\quad \text{loss}_3 = \text{loss}_2 + 0.5\cdot\text{loss}_1 = ${L2.toFixed(4)} + 0.5\cdot${
-      L1.toFixed(4)
-    } = ${L3.toFixed(4)},\qquad \ln V = ${Math.log(vocab.size).toFixed(4)}`,
+    },\quad \text{loss}_3 = \text{loss}_2 + ${lambda}\cdot\text{loss}_1 = ${
+      L2.toFixed(4)
+    } + ${lambda}\cdot${L1.toFixed(4)} = ${L3.toFixed(4)},\qquad \ln V = ${
+      Math.log(vocab.size).toFixed(4)
+    }`,
+    md(
+      "loss₂ is the mean of the last column. loss₁ is the pre-trained model's own " +
+        "next-character loss on these sentences, " +
+        (L1 < Math.log(vocab.size)
+          ? "below ln V, the loss of a model that gives every character the same probability: " +
+            "the body has learned something about such text. It"
+          : "not below ln V, the loss of a model that gives every character the same " +
+            "probability: the body has learned little about such text yet. It") +
+        " stays in the objective so that fine-tuning does not forget what pre-training taught.",
+    ),
   );
   tf.dispose([loss, l1, l2]);
   disposeFineTuneBatch(batch);
@@ -277,11 +302,6 @@ await show(
 }
 
 // %% [markdown]
-// loss₂ is the mean of the last column. loss₁ is the pre-trained model's own next-character
-// loss on these sentences, below ln V, the loss of a model that gives every character the same
-// probability, because the body has learned something about such text; it stays in the
-// objective so that fine-tuning does not forget it.
-//
 // ## The input transformations
 //
 // A GPT reads one sequence of tokens, but an entailment example has two texts and a
@@ -325,20 +345,21 @@ for (const name of TASK_NAMES) {
 // %% [markdown]
 // ## Experiment 1: pre-trained vs from scratch
 //
-// Each task is fine-tuned twice with the same steps, batches, head seed and λ = 0.5: once
-// from the pre-trained weights (GPT-1) and once from random weights. Accuracy is measured on
-// the test split, which shares no deciding word with training.
+// Each task is fine-tuned twice with the same steps, batches, head seed and λ: once from the
+// pre-trained weights (GPT-1) and once from random weights. Accuracy is measured on the test
+// split, which shares no deciding word with training.
 //
 // A difference counts as *clear* when it exceeds two standard errors,
-// 2·√(p₁(1 − p₁)/n + p₂(1 − p₂)/n) with n test examples: smaller differences are what
-// another seed could undo. That is a lower bound on the noise. The test examples share a
-// handful of deciding words (entailment's test split has four adjective triples), so a model
-// that guesses about one word guesses about a quarter of the examples at once: while this
-// chapter was written, the *same* from-scratch sentiment run scored 0.23, 0.67 and 0.55 with
-// three seeds. So every comparison runs with three seeds (one in quick mode) and compares
-// their means, on every machine. Only the time depends on the machine: about 100 s a seed when
-// the matrix products run on OpenBLAS (the first line of the chapter says where they run),
-// about 9 minutes a seed without it. `FT_SEEDS=n deno task chapter 08` chooses n.
+// 2·√(p₁(1 − p₁)/n + p₂(1 − p₂)/n), with n the test examples of all the seeds' runs: smaller
+// differences are what another seed could undo. That is a lower bound on the noise. The test
+// examples share a handful of deciding words (entailment's test split has four adjective
+// triples), so a model that guesses about one word guesses about many examples at once, and
+// the same run with another seed can land far away (the per-seed columns below show how far).
+// So every comparison in this chapter — this one and experiments 2 and 3 — runs on the same
+// seeds (three in full mode, one in quick mode) and compares their means, on every machine.
+// Only the time depends on the machine (the first line of the chapter says where the matrix
+// products run; the progress bar, how long the runs take). `FT_SEEDS=n deno task chapter 08`
+// chooses n.
 
 // %%
 const runs = new Map<string, TransferRun>();
@@ -352,41 +373,50 @@ async function measure(
   runs.set(key, run);
   return run;
 }
-const totalRuns = 2 * TASK_NAMES.length * settings.seeds + config.layers + 2;
-const bar = await progress(totalRuns, "fine-tuning runs");
-let done = 0;
-/** The key of seed i's run (seed 0's is the plain key, which the later experiments reuse). */
+/** The key of seed i's run (seed 0's is the plain key). */
 const seedKey = (key: string, i: number) => (i === 0 ? key : `${key} #${i}`);
 const seedIndices = Array.from({ length: settings.seeds }, (_, i) => i);
-for (const task of TASK_NAMES) {
+/** Runs `key` once per seed (seeds `settings.seed`, `settings.seed + 1`, …). */
+async function measureSeeds(key: string, task: TaskName, opts: (i: number) => TransferRunOptions) {
   for (const i of seedIndices) {
-    const seeded = { ...settings, seed: settings.seed + i };
-    for (const start of ["pretrained", "scratch"] as const) {
-      const opts: TransferRunOptions = start === "pretrained"
-        ? { keep: task === "sentiment" && i === 0 }
-        : { layers: "none" };
-      await measure(seedKey(`${task} ${start}`, i), task, opts, seeded);
-      await bar.tick(++done, { task, seed: seeded.seed });
-    }
+    const seed = settings.seed + i;
+    await measure(seedKey(key, i), task, opts(i), { ...settings, seed });
+    await bar.tick(++done, { run: key, seed });
   }
+}
+/** The regimes of experiment 3, after GPT-1's full fine-tuning. */
+const ablations = [
+  { key: "lambda 0", opts: { lambda: 0 } },
+  { key: "prompt", opts: { regime: "prompt" } },
+  { key: "probe", opts: { regime: "probe" } },
+] as const;
+const totalRuns = settings.seeds * (2 * TASK_NAMES.length + config.layers + ablations.length);
+const bar = await progress(totalRuns, "fine-tuning runs");
+let done = 0;
+for (const task of TASK_NAMES) {
+  await measureSeeds(
+    `${task} pretrained`,
+    task,
+    (i) => ({ keep: task === "sentiment" && i === 0 }),
+  );
+  await measureSeeds(`${task} scratch`, task, () => ({ layers: "none" }));
 }
 /** Test accuracy of one run. */
 const accuracyOf = (key: string) => runs.get(key)!.testAccuracy;
-/** Experiment 1's test accuracy: the mean over its seeds. */
+/** The test accuracies of `key`'s runs, one per seed. */
+const accuracies = (key: string) => seedIndices.map((i) => accuracyOf(seedKey(key, i)));
+/** The mean over the seeds of a number each of `key`'s runs gives. */
+const meanOver = (key: string, of: (run: TransferRun) => number) =>
+  seedIndices.reduce((s, i) => s + of(runs.get(seedKey(key, i))!), 0) / settings.seeds;
 const meanAccuracy = (task: TaskName, start: "pretrained" | "scratch") =>
-  seedIndices.reduce((s, i) => s + accuracyOf(seedKey(`${task} ${start}`, i)), 0) /
-  settings.seeds;
+  meanOver(`${task} ${start}`, (r) => r.testAccuracy);
 const testCount = (task: TaskName) =>
   Math.min(settings.evalExamples ?? Infinity, tasks[task].test.length);
-/**
- * How a task came out: "clear" when the mean pre-trained − scratch accuracy exceeds 2
- * standard errors of the difference, over all seeds' test examples.
- */
-const verdict = (task: TaskName) => {
-  const [p, q] = [meanAccuracy(task, "pretrained"), meanAccuracy(task, "scratch")];
-  const twoSE = 2 * accuracyDifferenceError(p, q, settings.seeds * testCount(task));
-  return { difference: p - q, twoSE, clear: p - q > twoSE };
-};
+/** The 2·SE rule ({@link compareAccuracies}) on two kinds of runs of one task, over the seeds. */
+const compare = (task: TaskName, a: string, b: string) =>
+  compareAccuracies(accuracies(`${task} ${a}`), accuracies(`${task} ${b}`), testCount(task));
+/** How a task came out in experiment 1: pre-trained against from scratch. */
+const verdict = (task: TaskName) => compare(task, "pretrained", "scratch");
 const chance = (task: TaskName) =>
   tasks[task].test.reduce(
     (s, x) =>
@@ -396,19 +426,20 @@ const chance = (task: TaskName) =>
     0,
   ) / tasks[task].test.length;
 /** Each seed's test accuracy, as text ("0.512 · 0.529 · 0.650"). */
-const perSeed = (task: TaskName, start: "pretrained" | "scratch") =>
-  seedIndices.map((i) => accuracyOf(seedKey(`${task} ${start}`, i)).toFixed(3)).join(" · ");
+const perSeed = (key: string) => accuracies(key).map((a) => a.toFixed(3)).join(" · ");
+const seedsNote = settings.seeds > 1 ? `, mean of ${settings.seeds} seeds` : "";
+const evalNote = settings.evalExamples ? `, first ${settings.evalExamples} test examples` : "";
 await show(
   table(
     TASK_NAMES.map((t) => [
       t,
-      meanAccuracy(t, "pretrained"),
-      meanAccuracy(t, "scratch"),
+      verdict(t).a,
+      verdict(t).b,
       verdict(t).difference,
       verdict(t).twoSE,
-      verdict(t).clear ? "yes" : "no",
+      verdict(t).verdict,
       chance(t),
-      ...(settings.seeds > 1 ? [perSeed(t, "pretrained"), perSeed(t, "scratch")] : []),
+      ...(settings.seeds > 1 ? [perSeed(`${t} pretrained`), perSeed(`${t} scratch`)] : []),
     ]),
     {
       header: [
@@ -417,22 +448,17 @@ await show(
         "from scratch",
         "difference",
         "2 SE",
-        "clearly better",
+        "pre-trained is",
         "chance",
         ...(settings.seeds > 1 ? ["pre-trained, per seed", "from scratch, per seed"] : []),
       ],
-      title: `test accuracy (${settings.steps} fine-tuning steps${
-        settings.seeds > 1 ? `, mean of ${settings.seeds} seeds` : ""
-      }${settings.evalExamples ? `, first ${settings.evalExamples} test examples` : ""})`,
+      title: `test accuracy (${settings.steps} fine-tuning steps${seedsNote}${evalNote})`,
       digits: 3,
     },
   ),
   barChart([...TASK_NAMES], [
-    {
-      name: "pre-trained",
-      values: TASK_NAMES.map((t) => meanAccuracy(t, "pretrained")),
-    },
-    { name: "from scratch", values: TASK_NAMES.map((t) => meanAccuracy(t, "scratch")) },
+    { name: "pre-trained", values: TASK_NAMES.map((t) => verdict(t).a) },
+    { name: "from scratch", values: TASK_NAMES.map((t) => verdict(t).b) },
   ], {
     title: `test accuracy${settings.seeds > 1 ? ` (mean of ${settings.seeds} seeds)` : ""}`,
     yTitle: "accuracy",
@@ -443,8 +469,8 @@ await show(
 // ## What `<extract>` attends to
 //
 // The fine-tuned sentiment model (pre-trained body) on a test sentence: each row is one head
-// of one block (L2H3: block 2, head 3), each column a token, the value how much attention `<extract>` — the position
-// W_y reads — gives to that token.
+// of one block (L2H3: block 2, head 3), each column a token, the value how much attention
+// `<extract>` — the position W_y reads — gives to that token.
 
 // %%
 {
@@ -487,17 +513,20 @@ await show(
 // ## Experiment 2: how many layers to transfer (the paper's Figure 2)
 //
 // GPT-1 copied the embeddings and the first k pre-trained blocks into the model and
-// initialised the others at random, for k = 0 … 12, and found that every block transferred
-// helps. Here the same on the task where pre-training helped most in experiment 1 without
-// reaching 100% — a task the pre-trained model already solves perfectly cannot show a curve —
-// among the tasks that read one sequence per example (similarity reads two, multiple choice
-// two to four, which would cost more minutes than the chapter has). k = 0: only the
-// embeddings; k = n: everything, the first seed's run of experiment 1; “from scratch”: nothing.
+// initialised the others at random, for k = 0 … 12: “transferring embeddings improves
+// performance and … each transformer layer provides further benefits up to 9% for full
+// transfer on MultiNLI” (§5, Figure 2 left). Here the same on the task where pre-training
+// helped most in experiment 1 without reaching 100% — a task the pre-trained model already
+// solves perfectly cannot show a curve — among the tasks that read one sequence per example
+// (similarity reads two, multiple choice two to four, which would cost more minutes than the
+// chapter has), on experiment 1's seeds. k = 0: only the embeddings; k = n: everything,
+// experiment 1's runs; “from scratch”: nothing, experiment 1's runs. A rise counts only when
+// it clears the 2·SE rule.
 
 // %%
 const gain = (t: TaskName) => verdict(t).difference;
 // one sequence per example, and room to see a difference (a task at 100% with any number of
-// blocks shows nothing); the clearest gain among those, otherwise the largest
+// blocks shows nothing); the largest gain among those
 const oneSequence = TASK_NAMES.filter((t) =>
   ["classification", "entailment"].includes(TASK_FORMATS[t].task)
 );
@@ -505,70 +534,143 @@ const unsaturated = oneSequence.filter((t) => meanAccuracy(t, "pretrained") < 0.
 const sweepTask = [...(unsaturated.length ? unsaturated : oneSequence)]
   .sort((a, b) => gain(b) - gain(a))[0];
 const layerCounts = Array.from({ length: config.layers + 1 }, (_, k) => k);
-const sweep: number[] = [];
-for (const k of layerCounts) {
-  if (k === config.layers) {
-    sweep.push(accuracyOf(`${sweepTask} pretrained`));
-    continue;
-  }
-  sweep.push((await measure(`${sweepTask} layers ${k}`, sweepTask, { layers: k })).testAccuracy);
-  await bar.tick(++done, { task: sweepTask });
+/** The runs with k pre-trained blocks transferred (k = n: experiment 1's). */
+const layersKey = (k: number) => (k === config.layers ? "pretrained" : `layers ${k}`);
+for (const k of layerCounts.slice(0, -1)) {
+  await measureSeeds(`${sweepTask} ${layersKey(k)}`, sweepTask, () => ({ layers: k }));
 }
+const sweep = layerCounts.map((k) =>
+  meanOver(`${sweepTask} ${layersKey(k)}`, (r) => r.testAccuracy)
+);
+const sweepScratch = meanAccuracy(sweepTask, "scratch");
+/** All n blocks against the embeddings alone, and the embeddings alone against nothing. */
+const blocksAdd = compare(sweepTask, layersKey(config.layers), layersKey(0));
+const embeddingsAdd = compare(sweepTask, layersKey(0), "scratch");
 await show(
   table(
     [
-      ["from scratch", accuracyOf(`${sweepTask} scratch`)],
+      ["from scratch", sweepScratch, perSeed(`${sweepTask} scratch`)],
       ...layerCounts.map((k, i) => [
         k === 0 ? "embeddings only" : `embeddings + ${k} block${k > 1 ? "s" : ""}`,
         sweep[i],
+        perSeed(`${sweepTask} ${layersKey(k)}`),
       ]),
     ],
-    { header: ["transferred", "test accuracy"], title: sweepTask, digits: 3 },
+    {
+      header: ["transferred", "test accuracy", "per seed"],
+      title: `${sweepTask}${seedsNote}${evalNote}`,
+      digits: 3,
+    },
   ),
   lineChart([
     { name: "transferred layers", x: layerCounts, y: sweep },
-    {
-      name: "from scratch",
-      x: layerCounts,
-      y: layerCounts.map(() => accuracyOf(`${sweepTask} scratch`)),
-    },
+    { name: "from scratch", x: layerCounts, y: layerCounts.map(() => sweepScratch) },
   ], {
     title: `${sweepTask}: accuracy against pre-trained blocks transferred`,
     xTitle: "blocks transferred",
     yTitle: "test accuracy",
   }),
 );
+/** The sentence experiment 2 earns, by the 2·SE rule. */
+const layersSentence = (() => {
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const all = `all ${config.layers} blocks`;
+  const whole = verdict(sweepTask);
+  if (whole.verdict !== "clearly better" && embeddingsAdd.verdict !== "clearly better") {
+    return `Nothing transferred beyond the noise: neither the embeddings alone (${
+      pct(sweep[0])
+    }) nor ${all} (${pct(sweep[config.layers])}) are clearly ahead of from scratch (${
+      pct(sweepScratch)
+    }), so the curve cannot show Figure 2's rise.`;
+  }
+  if (blocksAdd.verdict === "clearly better") {
+    return `The pre-trained blocks add to what the embeddings carry: ${all} ${
+      pct(blocksAdd.a)
+    } against embeddings only ${pct(blocksAdd.b)}, more than 2 SE (${
+      pct(blocksAdd.twoSE)
+    }) apart — a rise as in Figure 2.`;
+  }
+  if (blocksAdd.verdict === "clearly worse") {
+    return `The embeddings alone transfer best, clearly ahead of ${all} (${pct(blocksAdd.b)} ` +
+      `against ${pct(blocksAdd.a)}, 2 SE ${pct(blocksAdd.twoSE)}): unlike Figure 2, adding ` +
+      "pre-trained blocks costs accuracy here.";
+  }
+  return `Pre-training helps (${
+    embeddingsAdd.verdict === "clearly better" ? "the embeddings alone" : all
+  } clearly ahead of from scratch), but the blocks add no clear difference to the embeddings ` +
+    `(${all} ${pct(blocksAdd.a)}, embeddings only ${pct(blocksAdd.b)}, 2 SE ${
+      pct(blocksAdd.twoSE)
+    }): what transferred sits in the embeddings of single characters, not in the rise with ` +
+    "every block that Figure 2 shows.";
+})();
+await show(md(layersSentence));
 
 // %% [markdown]
-// ## Experiment 3: the auxiliary loss and the linear probe
+// ## Experiment 3: the auxiliary loss, prompt tuning and the linear probe
 //
-// Two ablations on the same task: λ = 0 drops the language-modelling term (the paper found
-// that the auxiliary objective helps the larger data sets and not the small ones), and the
-// linear probe trains only W_y and the new token embeddings, leaving the pre-trained body
-// frozen — what the article describes.
+// Three ablations on the same task and seeds, each against GPT-1's full fine-tuning with
+// λ = 0.5 (experiment 1's runs):
+//
+// - **λ = 0** drops the language-modelling term. The paper found that “larger datasets benefit
+//   from the auxiliary objective but smaller datasets do not” (§5, Table 5).
+// - **the linear probe** trains W_y alone and leaves the pre-trained body frozen: what the
+//   article describes (“微调主要是对模型的线性层进行调整”). The task tokens keep the random
+//   embeddings they started with.
+// - **prompt tuning + W_y** trains W_y and the three task tokens' embedding rows, body frozen.
+//   The tokens are not words: their rows are free vectors fed through the frozen body, a soft
+//   prompt trained by gradient descent — the idea of prompt tuning (Lester et al. 2021) and
+//   P-Tuning, which chapter 13 takes up with LoRA and prefix tuning.
+//
+// The table counts what each regime trains, from the variables handed to the optimiser.
 
 // %%
-await measure(`${sweepTask} lambda 0`, sweepTask, { lambda: 0 });
-await bar.tick(++done, { task: sweepTask });
-await measure(`${sweepTask} probe`, sweepTask, { regime: "probe" });
+for (const { key, opts } of ablations) {
+  await measureSeeds(`${sweepTask} ${key}`, sweepTask, () => opts);
+}
 await bar.finish();
-const ablation: [string, string][] = [
-  ["full fine-tuning, λ = 0.5 (GPT-1)", `${sweepTask} pretrained`],
-  ["full fine-tuning, λ = 0", `${sweepTask} lambda 0`],
-  ["linear probe (body frozen), λ = 0.5", `${sweepTask} probe`],
-  ["from scratch, λ = 0.5", `${sweepTask} scratch`],
+/** The parameters each regime trains, counted from `fineTuneVariables` on a fresh head. */
+const trained = (() => {
+  const head = initFineTune(pretrained, config, vocab, {
+    ...TASK_FORMATS[sweepTask],
+    seed: settings.seed,
+  });
+  const count = (regime: FineTuneRegime) =>
+    fineTuneVariables(head, regime).reduce((n, v) => n + v.size, 0);
+  const counts = { full: count("full"), prompt: count("prompt"), probe: count("probe") };
+  const [d, K] = head.Wy.shape;
+  disposeFineTuneHead(head);
+  return { ...counts, d, K };
+})();
+const ablation: [string, string, number][] = [
+  [`full fine-tuning, λ = ${settings.lambda} (GPT-1)`, "pretrained", trained.full],
+  ["full fine-tuning, λ = 0", "lambda 0", trained.full],
+  ["prompt tuning + W_y (body frozen)", "prompt", trained.prompt],
+  ["linear probe: W_y only (body frozen)", "probe", trained.probe],
+  ["from scratch", "scratch", trained.full],
 ];
 await show(
+  tex`W_y \in \mathbb{R}^{${trained.d}\times${trained.K}}:\ ${trained.d}\cdot${trained.K} = ${
+    trained.d * trained.K
+  }\ \text{parameters}, \qquad \text{task tokens: } ${TASK_TOKENS.length}\cdot${trained.d} = ${
+    TASK_TOKENS.length * trained.d
+  }`,
   table(
-    ablation.map(([name, key]) => [
+    ablation.map(([name, key, count]) => [
       name,
-      runs.get(key)!.validationAccuracy,
-      accuracyOf(key),
-      runs.get(key)!.losses.at(-1)!,
+      count.toLocaleString("en-US"),
+      meanOver(`${sweepTask} ${key}`, (r) => r.validationAccuracy),
+      meanOver(`${sweepTask} ${key}`, (r) => r.testAccuracy),
+      meanOver(`${sweepTask} ${key}`, (r) => r.losses.at(-1)!),
     ]),
     {
-      header: ["regime", "validation accuracy", "test accuracy", "last training loss₂ + λ·loss₁"],
-      title: sweepTask,
+      header: [
+        "regime",
+        "trained parameters",
+        "validation accuracy",
+        "test accuracy",
+        "last training loss₂ + λ·loss₁",
+      ],
+      title: `${sweepTask}${seedsNote}${evalNote}`,
       digits: 3,
     },
   ),
@@ -624,10 +726,7 @@ const differingWordCosine: number[] = (() => {
   const sums = [0, 0];
   const counts = [0, 0];
   for (const { a, b, label } of tasks.similarity.test) {
-    const [ca, cb] = [[...a], [...b]];
-    const differ = ca.flatMap((c, i) => (c !== cb[i] ? [i] : []));
-    const [from, to] = [differ[0], differ[differ.length - 1] + 1];
-    sums[label] += embeddingCosine(pretrained, vocab, ca.slice(from, to), cb.slice(from, to));
+    sums[label] += embeddingCosine(pretrained, vocab, ...differingSpan(a, b));
     counts[label]++;
   }
   return sums.map((s, l) => s / counts[l]);
@@ -645,38 +744,38 @@ await show(table([
 // And for multiple choice, the pre-trained model can answer the test stories itself, with no
 // fine-tuning at all. GPT-1 (§5, zero-shot behaviours) did this with heuristics on the
 // generative model; for multiple choice it picked the candidate whose tokens the language
-// model finds most likely after the context, by the mean log-probability
-//
-// `s(a) = (1/|a|) Σₜ log P(aₜ ∣ context, a¹ … aᵗ⁻¹)`.
-//
-// Here it runs twice on the same test stories: as the task writes them (渔父江上，三餐未进，
-// 独自一人。 then 于是买饼来吃。), and with the same situation and endings put in a frame of the
-// prose (三餐未进的时候，人们常常买饼来吃。). The chart below it is the paper's Figure 2 (right)
-// in miniature: the same heuristic on the validation stories, measured every 100 steps (20
-// with `QUICK=1`) while the body was pre-trained at the top of this chapter. GPT-1 found its zero-shot
-// heuristics improving steadily with pre-training, a sign that the language model picks up
-// what the tasks need without being told about them; the line under the chart says how this
-// body's did.
+// model finds most likely after the context, by the mean log-probability s(a) of candidate a
+// (printed below). Here it runs twice on the same test stories: as the task writes them
+// (渔父江上，三餐未进，独自一人。 then 于是买饼来吃。), and with the same situation and endings
+// put in a frame of the prose (三餐未进的时候，人们常常买饼来吃。). The chart below it is the
+// paper's Figure 2 (right) in miniature: the same heuristic on the validation stories,
+// measured every 100 steps (20 with `QUICK=1`) while the body was pre-trained at the top of
+// this chapter. GPT-1 found its zero-shot heuristics improving steadily with pre-training
+// (§5, Figure 2 right), a sign that the language model picks up what the tasks need without
+// being told about them; the line under the chart says how this body's did.
 
 // %%
 /** Zero-shot multiple-choice accuracy on the test stories, in their own words and in the prose's frame. */
 const zeroShot = multipleChoiceZeroShot(
   tasks.multipleChoice.test.slice(0, testCount("multipleChoice")),
 );
-await show(table([
-  ["zero-shot, the story as the task writes it", zeroShot.story],
-  ["zero-shot, situation and endings in the prose's frame", zeroShot.prose],
-  [
-    "fine-tuned from the pre-trained body (experiment 1)",
-    meanAccuracy("multipleChoice", "pretrained"),
-  ],
-  ["fine-tuned from scratch (experiment 1)", meanAccuracy("multipleChoice", "scratch")],
-  ["chance", chance("multipleChoice")],
-], {
-  header: ["multiple choice, test stories", "accuracy"],
-  title: "the pre-trained language model, before and after fine-tuning",
-  digits: 3,
-}));
+await show(
+  tex`s(a) = \frac{1}{|a|} \sum_{t=1}^{|a|} \log P(a_t \mid \text{context}, a_1, \ldots, a_{t-1})`,
+  table([
+    ["zero-shot, the story as the task writes it", zeroShot.story],
+    ["zero-shot, situation and endings in the prose's frame", zeroShot.prose],
+    [
+      "fine-tuned from the pre-trained body (experiment 1)",
+      meanAccuracy("multipleChoice", "pretrained"),
+    ],
+    ["fine-tuned from scratch (experiment 1)", meanAccuracy("multipleChoice", "scratch")],
+    ["chance", chance("multipleChoice")],
+  ], {
+    header: ["multiple choice, test stories", "accuracy"],
+    title: "the pre-trained language model, before and after fine-tuning",
+    digits: 3,
+  }),
+);
 {
   const steps = zeroShotCurve.map((p) => p.step);
   const chanceNow = zeroShotStories.reduce((sum, x) => sum + 1 / x.endings.length, 0) /
@@ -695,161 +794,163 @@ await show(table([
     `From step 0 to step ${last.step}, zero-shot accuracy on the ${zeroShotStories.length} ` +
       `validation stories went from ${first.prose.toFixed(3)} to ${last.prose.toFixed(3)} in ` +
       `the prose's frame and from ${first.story.toFixed(3)} to ${last.story.toFixed(3)} in ` +
-      `the stories' own words (chance ${chanceNow.toFixed(3)}).`,
+      `the stories' own words (chance ${chanceNow.toFixed(3)}). By the 2·SE rule, ` +
+      (["prose", "story"] as const).map((frame) => {
+        const { verdict } = compareAccuracies(
+          [last[frame]],
+          [first[frame]],
+          zeroShotStories.length,
+        );
+        const where = frame === "prose" ? "in the prose's frame" : "in the stories' words";
+        return verdict === "clearly better"
+          ? `pre-training clearly raised it ${where}`
+          : verdict === "clearly worse"
+          ? `pre-training clearly lowered it ${where}`
+          : `there is no clear change ${where}`;
+      }).join(" and ") + ".",
   ));
 }
 
 // %% [markdown]
 // ## What matches the paper, and what does not
 //
-// The verdicts below are computed from this run's numbers (with `QUICK=1` the runs are too
-// short to mean much; run the full chapter for the comparison).
+// Every comparison of the chapter under the same 2·SE rule, then what they add up to. The
+// sentences are computed from this run's numbers; with `QUICK=1` the runs are too short to
+// mean much, so run the full chapter for the comparison.
 
 // %%
 {
-  const helped = TASK_NAMES.filter((t) => verdict(t).clear);
-  const noise = TASK_NAMES.filter((t) => !verdict(t).clear && verdict(t).difference > 0);
-  const resisted = TASK_NAMES.filter((t) => !helped.includes(t));
-  const relational = resisted.filter((t) => t !== "sentiment");
-  const monotone = sweep.every((a, i) => i === 0 || a >= sweep[i - 1]);
-  // the embeddings alone beat every deeper transfer, and the whole body by two standard errors
-  const embeddingsBest = sweep.every((a, k) => k === 0 || a < sweep[0]) &&
-    sweep[0] - sweep[config.layers] >
-      2 * accuracyDifferenceError(sweep[0], sweep[config.layers], testCount(sweepTask));
-  const lambdaHelps = accuracyOf(`${sweepTask} pretrained`) > accuracyOf(`${sweepTask} lambda 0`);
-  const fullBeatsProbe = accuracyOf(`${sweepTask} pretrained`) > accuracyOf(`${sweepTask} probe`);
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  const points = (x: number) => `${(100 * x).toFixed(1)} points`;
   /** Names as an English list: "a", "a and b", "a, b, and c". */
   const list = (names: readonly string[]) =>
     new Intl.ListFormat("en", { type: "conjunction" }).format(names);
-  await show(md(
-    [
-      `- **Pre-training clearly helps** on ${helped.length} of ${TASK_NAMES.length} tasks` +
-      (helped.length
-        ? ` (${helped.map((t) => `${t} +${points(verdict(t).difference)}`).join(", ")})`
-        : "") +
-      `. In GPT-1's ablation (Table 5) the same Transformer without pre-training is worse on ` +
-      `every task, by 14.8 points on average.` +
-      (noise.length
-        ? ` On ${list(noise)} the pre-trained model is ahead by less than two standard ` +
-          `errors (${noise.map((t) => `+${points(verdict(t).difference)}`).join(", ")}): ` +
-          "not a result."
-        : "") +
-      (resisted.length - noise.length > 0
-        ? ` It is not ahead on ${list(resisted.filter((t) => !noise.includes(t)))}.`
-        : "") +
-      (helped.includes("sentiment")
-        ? " On sentiment, what transferred is knowledge about single characters: " +
-          "pre-training put the " +
-          "unseen feeling characters beside the training ones (the bar chart above), and a " +
-          "head that learned to read mood from 欢 and 愁 reads it from 畅 and 忧."
-        : " Sentiment did not transfer: the body has not sorted the feeling characters by " +
-          "mood (the bar chart above) — in our runs that took about 1,000 pre-training steps " +
-          `of the full model; this run took ${settings.pretraining.steps}.`) +
-      (helped.includes("entailment")
-        ? " Entailment transferred through the same kind of knowledge. Once the objects " +
-          "match, the hypothesis's adjective alone decides between entails and contradicts " +
-          "(the premise always states a triple's first word), so a model that knows which " +
-          "new characters are antonyms — 喧 against 静, 浊 against 清, as the prose says — " +
-          "needs no comparison of the two texts: a hypothesis-only cue of the kind real NLI " +
-          "data sets are known to have."
-        : ""),
-      ...(relational.length
-        ? [
-          `- **Why ${list(relational)} resist${relational.length > 1 ? "" : "s"}**: ` +
-          `${relational.length > 1 ? "they ask" : "it asks"} ` +
-          "for a comparison between two texts with new words; " +
-          "the body's language model knows many of the facts (the table above), but " +
-          `${settings.steps} fine-tuning steps on 600 examples teach a ${config.layers}-block ` +
-          "model to compare the training words, not to reuse what the body knows of new ones. " +
-          (relational.includes("similarity")
-            ? "Similarity is the extreme case: while this chapter was written, no run fitted " +
-              "even its training split in these steps (50–60% training accuracy, pre-trained " +
-              "or not), although the pre-trained embeddings tell the test pairs apart (cosine " +
-              `${differingWordCosine[1].toFixed(2)} between synonyms, ` +
-              `${differingWordCosine[0].toFixed(2)} between unrelated words, the table ` +
-              "above). Given only the two words that differ (黄昏 / 日暮), pre-trained runs " +
-              "fitted all their training pairs and still scored 38–53% on the test pairs " +
-              "(three seeds; from scratch 48–53%): they learned which training words go " +
-              "together, not to read closeness off the embeddings. Nor does the body lack " +
-              "the knowledge: in another experiment while this chapter was written, with " +
-              "prose that also said which words are not synonyms (秋天和拂晓不是一个意思) and " +
-              "three times the pre-training, the language model " +
-              "put 是 above 不 (or 不 above 是) rightly after 36 of 48 test word pairs such as " +
-              "秋天和秋日 or 秋天和傍晚, yet " +
-              "fine-tuning on the sentence pairs still fitted only 49–52% of the training " +
-              "split, and given 400 steps it fitted 97% of it and scored 53% on the test " +
-              "pairs. Prose that also restated sentences with one word swapped for its " +
-              "synonym (孩童深夜放歌于江畔，换句话说，孩童半夜放歌于江畔) — the task's " +
-              "comparison in another frame — did not help either: 52% on test against 49% " +
-              "from scratch (three seeds; 51% against 50% with 240 steps). "
-            : "") +
-          (relational.includes("multipleChoice")
-            ? "On multiple choice the pre-trained body did not even fit its training split " +
-              "(46–65% training accuracy over three seeds while this chapter was written, " +
-              "100% from scratch). Distance is part of it: with the situation moved to the " +
-              "end of the story, right before `<delim>`, the same runs fitted 86–97% — the " +
-              "body's attention, shaped by predicting the next character, looks near. But " +
-              "their test accuracy still went up and down with the seed (31–55%). Yet the " +
-              "body's language model, asked zero-shot (the last table above), picks the " +
-              `right ending for ${pct(zeroShot.prose)} of the test stories when situation ` +
-              `and endings stand in the prose's frame and for ${pct(zeroShot.story)} in the ` +
-              `story's own words (chance ${pct(chance("multipleChoice"))}), ` +
-              (zeroShot.story > meanAccuracy("multipleChoice", "pretrained")
-                ? "more than fine-tuning reaches"
-                : "while fine-tuning reaches") +
-              ` (${pct(meanAccuracy("multipleChoice", "pretrained"))}). What it knows is a ` +
-              "next-character prediction" +
-              (zeroShot.prose > zeroShot.story ? ", strongest in the frame it was read in" : "") +
-              "; W_y reads " +
-              "one hidden state at `<extract>`, and fine-tuning teaches it the training " +
-              "endings rather than to reuse that prediction. Nor does the body hold the new " +
-              "situation words as features shared with the training words of their kind: " +
-              "for the ten test cue phrases, the nearest training kind was right 2 to 4 times " +
-              "(chance 2), in the embeddings or in the hidden states. Three times the " +
-              "pre-training, on prose that also paired situations with what does not fit " +
-              "them, left this as it was (training 43–61%, test 37–40%). "
-            : "") +
-          (relational.includes("similarity") || relational.includes("multipleChoice")
-            ? "Nor is it the body's size alone: while this chapter was written, bodies of 4 " +
-              "or 6 blocks of width 96 and of 4 blocks of width 128, pre-trained for the same " +
-              "1,000 steps, scored 48–52% on similarity and 36–40% on multiple choice, " +
-              "against 49–50% and 35–40% from scratch (three seeds each): no clear gain on " +
-              "either. "
-            : "") +
-          "GPT-1 had 12 blocks of width 768 pre-trained on ~1B tokens, and still gained least " +
-          "on its smallest data sets.",
-        ]
-        : []),
-      `- **Layers transferred** (${sweepTask}): ${
-        sweep.map((a, k) => `${k} → ${pct(a)}`).join(", ")
-      }, from scratch ${pct(accuracyOf(`${sweepTask} scratch`))}. ` +
-      (monotone
-        ? "Accuracy does not fall as blocks are added, as in Figure 2."
-        : embeddingsBest
-        ? `The embeddings alone transfer best, clearly ahead of the whole body (${
-          pct(sweep[0])
-        } vs ${pct(sweep[config.layers])}), unlike Figure 2, where every block added helps: ` +
-          "what this task takes from pre-training sits in the embeddings of single " +
-          "characters, and the pre-trained blocks, shaped to predict the next character, " +
-          `are harder to re-purpose in ${settings.steps} steps than fresh ones.`
-        : "The curve is not monotone, unlike Figure 2: with a shallow body and a small " +
-          "test split, differences of a few examples move it."),
-      `- **λ = 0.5 vs λ = 0**: ${pct(accuracyOf(`${sweepTask} pretrained`))} vs ${
-        pct(accuracyOf(`${sweepTask} lambda 0`))
-      } — the auxiliary loss ${lambdaHelps ? "helps" : "does not help"} here. ` +
-      "The paper found it helps on large data sets and not on small ones; 600 examples is small.",
-      `- **Full fine-tuning vs linear probe**: ${pct(accuracyOf(`${sweepTask} pretrained`))} ` +
-      `vs ${pct(accuracyOf(`${sweepTask} probe`))}. ` +
-      (fullBeatsProbe
-        ? "Updating every weight, as GPT-1 does, beats freezing the body: the article's " +
-          "“only the Linear layer is adjusted” is not what GPT-1 did, nor what works best here."
-        : "Here the probe is not worse, which does not match GPT-1's choice to update every " +
-          "weight; the paper never reports a probe."),
-    ].join("\n"),
+  const zeroShotVsFineTuned = compareAccuracies(
+    [zeroShot.prose],
+    accuracies("multipleChoice pretrained"),
+    testCount("multipleChoice"),
+  );
+  const rows: [string, AccuracyComparison][] = [
+    ...TASK_NAMES.map((t): [string, AccuracyComparison] => [
+      `${t}: pre-trained vs from scratch`,
+      verdict(t),
+    ]),
+    [`${sweepTask}: all ${config.layers} blocks vs embeddings only`, blocksAdd],
+    [`${sweepTask}: embeddings only vs from scratch`, embeddingsAdd],
+    [`${sweepTask}: λ = ${settings.lambda} vs λ = 0`, compare(sweepTask, "pretrained", "lambda 0")],
+    [`${sweepTask}: full vs prompt tuning + W_y`, compare(sweepTask, "pretrained", "prompt")],
+    [`${sweepTask}: full vs linear probe (W_y)`, compare(sweepTask, "pretrained", "probe")],
+    [`${sweepTask}: prompt tuning + W_y vs linear probe`, compare(sweepTask, "prompt", "probe")],
+    ["multipleChoice: zero-shot (prose frame) vs fine-tuned", zeroShotVsFineTuned],
+  ];
+  await show(table(
+    rows.map(([name, c]) => [name, c.a, c.b, c.difference, c.twoSE, c.verdict]),
+    {
+      header: ["A vs B", "A", "B", "A − B", "2 SE", "A is"],
+      title: `test accuracy, every comparison${seedsNote}${evalNote}`,
+      digits: 3,
+    },
   ));
+  const [lambda, vsPrompt, vsProbe, promptVsProbe] = rows.slice(-5, -1).map(([, c]) => c);
+  const byVerdict = (v: ComparisonVerdict) => TASK_NAMES.filter((t) => verdict(t).verdict === v);
+  const helped = byVerdict("clearly better");
+  const groups = [
+    ["clearly better than from scratch on", helped],
+    ["not clearly different from scratch on", byVerdict("no clear difference")],
+    ["clearly worse than from scratch on", byVerdict("clearly worse")],
+  ] as const;
+  const resisting = TASK_NAMES.filter((t) => !helped.includes(t) && t !== "sentiment");
+  /** A comparison as a clause: "A is clearly better than B", "there is no clear difference between A and B", … */
+  const clause = (c: AccuracyComparison, a: string, b: string) =>
+    c.verdict === "no clear difference"
+      ? `there is no clear difference between ${a} and ${b}`
+      : `${a} is ${c.verdict} than ${b}`;
+  await show(md([
+    `- **Pre-training** is ` +
+    groups.filter(([, ts]) => ts.length).map(([what, ts]) => `${what} ${list(ts)}`).join("; ") +
+    `. In GPT-1's ablation (Table 5) the same Transformer without pre-training is worse on ` +
+    "every task, by 14.8 points on average." +
+    (helped.includes("sentiment")
+      ? ` On sentiment, ${leaning.right} of the ${leaning.total} unseen feeling characters ` +
+        "lean towards the training characters of their mood in the pre-trained embeddings " +
+        "(the bar chart above), so a head that reads mood from the training characters has " +
+        "something to read in the test ones."
+      : ` Sentiment did not transfer clearly; ${leaning.right} of the ${leaning.total} unseen ` +
+        "feeling characters lean the right way in the pre-trained embeddings (the bar chart " +
+        `above), after ${settings.pretraining.steps} pre-training steps.`),
+    `- **Layers transferred** (${sweepTask}): ${layersSentence}`,
+    `- **λ = ${settings.lambda} vs λ = 0** (${sweepTask}): ` +
+    clause(lambda, "keeping the auxiliary loss", "dropping it") +
+    ` (${pct(lambda.a)} vs ${pct(lambda.b)}, 2 SE ${pct(lambda.twoSE)}). The paper found ` +
+    "that larger data sets benefit from it and smaller ones do not (§5, Table 5); " +
+    `${tasks[sweepTask].train.length} training examples make a small one.`,
+    `- **Full fine-tuning vs a frozen body** (${sweepTask}): ` +
+    clause(vsProbe, "updating every weight, as GPT-1 does,", "the linear probe on W_y alone") +
+    ` (${pct(vsProbe.a)} vs ${pct(vsProbe.b)}), and ` +
+    clause(vsPrompt, "full fine-tuning", "prompt tuning + W_y") +
+    ` (${pct(vsPrompt.b)}). ` +
+    (vsProbe.verdict === "clearly better"
+      ? "The article's “only the Linear layer is adjusted” is not what GPT-1 did, nor what " +
+        "works best here. "
+      : vsProbe.verdict === "clearly worse"
+      ? "That does not match GPT-1's choice to update every weight; the paper reports no " +
+        "probe. "
+      : "This run cannot tell the article's “only the Linear layer” from GPT-1's full " +
+        "fine-tuning. ") +
+    "As for the task tokens, " +
+    clause(promptVsProbe, "training them too", "training W_y alone") +
+    `, with ${(trained.prompt - trained.probe).toLocaleString("en-US")} more trained ` +
+    `parameters (${trained.prompt.toLocaleString("en-US")} in all, against ` +
+    `${trained.full.toLocaleString("en-US")} for full fine-tuning): the trade-off chapter 13 ` +
+    "measures for parameter-efficient tuning.",
+    ...(resisting.length
+      ? [
+        `- **${list(resisting)}** gained nothing clear from pre-training.` +
+        (resisting.includes("similarity")
+          ? ` The pre-trained embeddings put a similarity test pair's synonyms ` +
+            (differingWordCosine[1] > differingWordCosine[0] ? "closer" : "no closer") +
+            ` than its unrelated words (mean cosine ${differingWordCosine[1].toFixed(2)} ` +
+            `against ${differingWordCosine[0].toFixed(2)}).`
+          : "") +
+        (resisting.includes("multipleChoice")
+          ? ` Asked zero-shot, the pre-trained language model picks the right ending for ` +
+            `${pct(zeroShot.prose)} of the test stories in the prose's frame (` +
+            `${pct(zeroShot.story)} in the story's own words, chance ` +
+            `${pct(chance("multipleChoice"))}); ` +
+            clause(zeroShotVsFineTuned, "that", "fine-tuning from it") +
+            ` (${pct(zeroShotVsFineTuned.b)}).`
+          : "") +
+        (resisting.includes("similarity") || resisting.includes("multipleChoice")
+          ? " `deno run -A experiments/08_finetuning_followups.ts` runs follow-up experiments " +
+            "that ask why (a pre-training of their own and eight fine-tuning runs per seed, " +
+            "too many to add here): does fine-tuning fit the training split at all, does " +
+            "similarity transfer when the model reads only the words that differ, does " +
+            "multiple choice when the situation stands next to the endings."
+          : ""),
+      ]
+      : []),
+    `- **Scale**: this body has ${config.layers} blocks of width ${config.dModel}, pre-trained ` +
+    `for ${settings.pretraining.steps} steps of ${settings.pretraining.batchSize} windows of ` +
+    `${config.contextLength} characters; GPT-1 had 12 blocks of width 768 and read ` +
+    "BooksCorpus for 100 epochs of 64 sequences of 512 tokens per batch (§4.1).",
+  ].join("\n")));
 }
+
+// %% [markdown]
+// ## Things to try
+//
+// 1. More seeds: `FT_SEEDS=5 deno task chapter 08`. Which verdicts of the last table change,
+//    and does the 2 SE column shrink as √(1/seeds)?
+// 2. Drop the auxiliary loss everywhere: `const settings = { ...fineTuneSettings(quick), lambda:
+//    0 }` runs every experiment with L₃ = L₂.
+// 3. Count what a linear probe needs: `fineTuneVariables(model, "probe")` is W_y alone. Train
+//    a probe for 4 × `settings.steps` steps: does it catch up with full fine-tuning?
+// 4. Read another position: W_y reads hₗᵐ at `<extract>`. Where would a probe on a frozen body
+//    find the mood of a sentiment example — at the feeling characters themselves? The
+//    attention heatmap above shows where `<extract>` looks.
+// 5. Pre-train the body longer (`settings.pretraining.steps`) and watch the zero-shot curve
+//    and the bar chart of leanings: does sentiment transfer more clearly?
+// 6. Run the follow-ups, `deno run -A experiments/08_finetuning_followups.ts`, and compare
+//    their table with experiment 1's.
 
 // %% [markdown]
 // Every run freed its copy of the body and its head: the tensors alive now are those alive

@@ -1054,23 +1054,103 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
     assertEquals([l2, lambda2, l1], [loss2, lambda, loss1], "the same numbers in the sum");
     assertNear(loss3, loss2 + lambda * loss1, 2e-4, "loss₃ = loss₂ + λ·loss₁");
     assertNear(loss2, nll.reduce((a, b) => a + b, 0) / nll.length, 5e-4, "loss₂ = mean −log P");
-    const [chapterLambda] = numbers(out, re(String.raw`with λ = (N)\.`), "λ");
+    const [chapterLambda] = numbers(
+      out,
+      re(String.raw`L₃\(𝒞\) = L₂\(𝒞\) \+ λ · L₁\(𝒞\),\s*λ = (N)`),
+      "the formula of L₃ with its λ",
+    );
     assertEquals(lambda, chapterLambda, "the λ of L₃");
     assertBetween(loss1, 0, lnV, "the pre-trained body's loss₁ is below ln V");
-    // Accuracies are shares; the differences and verdicts follow from them.
+    // Every comparison follows the 2·SE rule: "clearly better" / "no clear difference" /
+    // "clearly worse" from the printed difference and 2 SE (skipping ties within rounding).
+    const assertVerdict = (difference: number, se2: number, verdict: string, what: string) => {
+      if (Math.abs(Math.abs(difference) - se2) <= 2e-3) return;
+      const expected = difference > se2
+        ? "clearly better"
+        : difference < -se2
+        ? "clearly worse"
+        : "no clear difference";
+      assertEquals(verdict, expected, `${what}: the 2·SE verdict`);
+    };
     const accuracy = table(out, /^task\s+pre-trained\s+from scratch\s+difference/, "experiment 1");
     for (const cells of accuracy) {
       const [pre, scratch, difference, se2] = cells.slice(1, 5).map(parseNumber);
       const chance = parseNumber(cells[6]);
       [pre, scratch, chance].forEach((a) => assertBetween(a, 0, 1, `${cells[0]} accuracy`));
       assertNear(difference, pre - scratch, 1.5e-3, `${cells[0]}: difference`);
-      if (Math.abs(difference - se2) > 2e-3) {
-        assertEquals(cells[5], difference > se2 ? "yes" : "no", `${cells[0]}: clearly better`);
-      }
+      assertVerdict(difference, se2, cells[5], cells[0]);
+    }
+    const comparisons = table(out, /^A vs B\s+A\s+B\s+A − B\s+2 SE\s+A is/, "every comparison");
+    for (const cells of comparisons) {
+      const [a, b, difference, se2] = cells.slice(1, 5).map(parseNumber);
+      [a, b].forEach((x) => assertBetween(x, 0, 1, `${cells[0]}: accuracy`));
+      assertNear(difference, a - b, 1.5e-3, `${cells[0]}: A − B`);
+      assertVerdict(difference, se2, cells[5], cells[0]);
+    }
+    // Experiment 1's rows reappear in the closing table, with the same numbers and verdict.
+    for (const cells of accuracy) {
+      const again = row(comparisons, new RegExp(`^${cells[0]}: pre-trained vs from scratch`), "");
+      assertEquals(again.slice(1, 6), cells.slice(1, 6), `${cells[0]} in the closing table`);
+    }
+    // The closing sentence on pre-training lists each task under its verdict.
+    const sentence = grab(
+      out,
+      /Pre-training is ([\s\S]*?)\. In GPT-1's ablation/,
+      "the sentence on pre-training",
+    )[1].replace(/\s+/g, " ");
+    for (const cells of accuracy) {
+      const group = new RegExp(
+        `${
+          cells[5] === "no clear difference" ? "not clearly different" : `${cells[5]} than`
+        } from scratch on ` +
+          `[^;]*\\b${cells[0]}\\b`,
+      );
+      assert(group.test(sentence), `${cells[0]} is listed as ${cells[5]}: ${sentence}`);
+    }
+    // Experiment 2's sentence claims a rise with the blocks only when it clears 2 SE, and says
+    // nothing transferred when neither the embeddings nor the whole body is clearly ahead.
+    const [, sweepTask, layersText] = grab(
+      out,
+      /Layers transferred \((\w+)\): ([\s\S]*?)\n\s*•/,
+      "the sentence on the layers transferred",
+    );
+    const sweepVerdict = (label: string) =>
+      row(comparisons, new RegExp(`^${sweepTask}: ${label}`), "the closing table")[5];
+    const nothing = /Nothing transferred beyond the noise/.test(layersText);
+    assertEquals(
+      nothing,
+      sweepVerdict("pre-trained vs from scratch") !== "clearly better" &&
+        sweepVerdict("embeddings only vs from scratch") !== "clearly better",
+      `"nothing transferred" follows the verdicts: ${layersText}`,
+    );
+    if (/a rise as in Figure 2/.test(layersText.replace(/\s+/g, " "))) {
+      assertEquals(sweepVerdict("all \\d+ blocks vs embeddings only"), "clearly better");
+    }
+    // Experiment 3 counts what each regime trains: the linear probe W_y (d·K) alone, prompt
+    // tuning W_y and the task tokens' rows, full fine-tuning more than both.
+    const [d, K, dK, tokens, d2, taskRows] = numbers(
+      out,
+      re(
+        String
+          .raw`W_y ∈ ℝ\^\((N)×(N)\): \S+ · \S+ = (N) parameters,\s*task tokens: (N) · (N) = (N)`,
+      ),
+      "the size of W_y",
+    );
+    assertEquals([dK, d2, taskRows], [d * K, d, tokens * d], "W_y and the task tokens' rows");
+    const regimes = table(
+      out,
+      /^regime\s+trained parameters\s+validation accuracy/,
+      "experiment 3",
+    );
+    const trained = (label: RegExp) => parseNumber(row(regimes, label, "experiment 3")[1]);
+    assertEquals(trained(/^linear probe/), d * K, "the linear probe trains W_y alone");
+    assertEquals(trained(/^prompt tuning/), d * K + tokens * d, "prompt tuning: + the task tokens");
+    assert(trained(/^full fine-tuning, λ = 0\.5/) > trained(/^prompt tuning/), "full > prompt");
+    for (const cells of regimes) {
+      cells.slice(2, 4).forEach((a) => assertBetween(parseNumber(a), 0, 1, `${cells[0]}`));
     }
     const shares: [RegExp, string, number][] = [ // header, what, how many accuracy columns
       [/^transferred\s+test accuracy/, "experiment 2", 1],
-      [/^regime\s+validation accuracy\s+test accuracy/, "experiment 3", 2],
       [/^multiple choice, test stories\s+accuracy/, "zero-shot", 1],
     ];
     for (const [header, what, columns] of shares) {

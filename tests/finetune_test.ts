@@ -16,6 +16,7 @@ import {
   fineTuneForward,
   fineTuneLoss,
   type FineTuneModel,
+  type FineTuneRegime,
   fineTuneVariables,
   initFineTune,
   lmTargets,
@@ -289,7 +290,7 @@ Deno.test("L3 = L2 + λ·L1, each computed separately", () => {
   free(m);
 });
 
-function trainSteps(m: FineTuneModel, regime: "full" | "probe") {
+function trainSteps(m: FineTuneModel, regime: FineTuneRegime) {
   const batch = fineTuneBatch(m, [
     { task: "classification", text: encodeChars(vocab, "春风好") },
     { task: "classification", text: encodeChars(vocab, "山月夜") },
@@ -304,25 +305,35 @@ function trainSteps(m: FineTuneModel, regime: "full" | "probe") {
   return { step, done: () => (opt.dispose(), disposeFineTuneBatch(batch)) };
 }
 
-Deno.test("the linear probe leaves every body weight bit-identical; full fine-tuning does not", async () => {
-  for (const regime of ["probe", "full"] as const) {
+Deno.test("a probe trains W_y alone, prompt tuning the task tokens too; both leave the body bit-identical", async () => {
+  for (const regime of ["probe", "prompt", "full"] as const) {
     const { m, body } = model("classification", 2);
     const bodyVars = fineTuneVariables(m, "full").slice(0, -2);
     assertEquals(bodyVars.length, fineTuneVariables(m, "full").length - 2);
+    const size = (vs: { size: number }[]) => vs.reduce((n, v) => n + v.size, 0);
+    const trained = fineTuneVariables(m, regime);
+    const expected = { probe: [m.Wy], prompt: [m.taskEmbedding, m.Wy], full: trained }[regime];
+    assertEquals(trained, expected);
+    if (regime === "probe") assertEquals(size(trained), m.config.dModel * 2);
+    if (regime === "prompt") assertEquals(size(trained), m.config.dModel * (2 + 3));
     const before = bodyVars.map((v) => v.dataSync().slice());
     const headBefore = [m.Wy.dataSync().slice(), m.taskEmbedding.dataSync().slice()];
     const t = trainSteps(m, regime);
     const counts = await assertNoTensorGrowth(t.step, 3, `${regime} step`);
     assert(counts.length === 3);
     const changed = bodyVars.filter((v, i) => !before[i].every((x, j) => x === v.dataSync()[j]));
-    if (regime === "probe") assertEquals(changed.length, 0);
-    else assert(changed.length > 0);
+    if (regime === "full") assert(changed.length > 0);
+    else assertEquals(changed.length, 0);
     assert(!headBefore[0].every((x, j) => x === m.Wy.dataSync()[j]));
-    assert(!headBefore[1].every((x, j) => x === m.taskEmbedding.dataSync()[j]));
+    const tokensMoved = !headBefore[1].every((x, j) => x === m.taskEmbedding.dataSync()[j]);
+    assertEquals(tokensMoved, regime !== "probe", `${regime}: the task tokens' rows`);
     assert(body.tokenEmbedding === m.body.tokenEmbedding);
     t.done();
     free(m);
   }
+  const { m } = model("classification", 2);
+  assertThrows(() => fineTuneVariables(m, "head" as never), Error, `"full", "prompt" or "probe"`);
+  free(m);
 });
 
 Deno.test("similarity is symmetric in its two inputs", () => {

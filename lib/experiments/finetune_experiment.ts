@@ -6,7 +6,9 @@
  *
  * - all of them (GPT-1) or none (from scratch), on each of the four tasks;
  * - the embeddings and the first k blocks (k = 0 … n, the paper's Figure 2), the rest fresh;
- * - with λ = 0.5 or λ = 0 in L₃ = L₂ + λ·L₁, and full fine-tuning or a linear probe.
+ * - with λ = 0.5 or λ = 0 in L₃ = L₂ + λ·L₁;
+ * - training every weight (GPT-1), only the task tokens and W_y (prompt tuning), or only W_y (a
+ *   linear probe).
  *
  * ```ts
  * const settings = fineTuneSettings(isQuick());
@@ -27,7 +29,13 @@ import * as tf from "@tensorflow/tfjs";
 import type { Tensor2D } from "../tf_types.ts";
 import type { Vocabulary } from "../tokenizer.ts";
 import { embedTokens } from "../embedding.ts";
-import { charVocabulary, encodeCorpus, type FineTuneTasks, type PoemSplits } from "../data.ts";
+import {
+  charVocabulary,
+  encodeCorpus,
+  type FineTuneTasks,
+  type PoemSplits,
+  type TaskSplits,
+} from "../data.ts";
 import { disposeGPT, type GPTConfig, type GPTParams, initGPT, namedGPTParameters } from "../gpt.ts";
 import {
   disposeFineTuneBatch,
@@ -36,6 +44,7 @@ import {
   fineTuneBatch,
   fineTuneLoss,
   type FineTuneModel,
+  type FineTuneRegime,
   fineTuneVariables,
   initFineTune,
   predictClasses,
@@ -93,8 +102,9 @@ export interface FineTuneSettings {
   /** Seed of the scratch and fresh weights, the heads and the batch order. */
   seed: number;
   /**
-   * Runs per task and starting point in experiment 1 (pre-trained vs scratch), with seeds
-   * `seed`, `seed + 1`, …; the chapter compares their mean accuracies. Default 1.
+   * Runs of every kind in every experiment (pre-trained vs scratch, layers transferred, the
+   * ablations), with seeds `seed`, `seed + 1`, …; the chapter compares their mean accuracies
+   * ({@link compareAccuracies}). Default 1.
    */
   seeds: number;
 }
@@ -106,9 +116,8 @@ export interface FineTuneSettings {
  * about 1,000 steps before it has sorted the feeling characters by mood; every fine-tuning
  * run takes 80 steps of 16 examples, about two epochs (quick: 20 steps of 8, measured on the
  * first 60 examples of each split — enough to run, not to compare) at a peak learning rate
- * of 10⁻³, with λ = 0.5. Experiment 1 runs 3 seeds in full mode and 1 in quick mode, on
- * every machine: the protocol does not depend on the hardware, only the time does (about
- * 100 s a seed with the matrix products on OpenBLAS, about 9 minutes a seed on XNNPACK).
+ * of 10⁻³, with λ = 0.5. Every comparison runs 3 seeds in full mode and 1 in quick mode, on
+ * every machine: the protocol does not depend on the hardware, only the time does.
  * `opts.seeds` (a number, or the text of an environment variable) overrides the count.
  *
  * Throws when `seeds` is not a whole number from 1 to 10.
@@ -282,6 +291,65 @@ export function embeddingCosine(
   });
 }
 
+/**
+ * The words two equally long texts differ in: the characters of each from the first position
+ * where they differ to the last (a similarity pair of chapter 08 differs in one slot: 日暮 /
+ * 黄昏). Throws when the texts differ in length or not at all.
+ */
+export function differingSpan(a: string, b: string): [string[], string[]] {
+  const [ca, cb] = [[...a], [...b]];
+  if (ca.length !== cb.length) {
+    throw new Error(`differingSpan: the texts have ${ca.length} and ${cb.length} characters`);
+  }
+  const differ = ca.flatMap((c, i) => (c !== cb[i] ? [i] : []));
+  if (differ.length === 0) throw new Error(`differingSpan: ${JSON.stringify(a)} twice`);
+  const [from, to] = [differ[0], differ[differ.length - 1] + 1];
+  return [ca.slice(from, to), cb.slice(from, to)];
+}
+
+/** Every split of `splits` with `f` applied to each example. */
+function mapSplits<T>(splits: TaskSplits<T>, f: (x: T) => T): TaskSplits<T> {
+  return {
+    train: splits.train.map(f),
+    validation: splits.validation.map(f),
+    test: splits.test.map(f),
+  };
+}
+
+/**
+ * A follow-up variant of the similarity task: each pair reduced to the words it differs in
+ * ({@link differingSpan}; 日暮老翁在江边归来。/ 黄昏老翁在江边归来。 → 日暮 / 黄昏), so that a
+ * model needs no comparison of two sentences, only of two words.
+ */
+export function similarityDifferingWords(tasks: FineTuneTasks): FineTuneTasks {
+  return {
+    ...tasks,
+    similarity: mapSplits(tasks.similarity, (x) => {
+      const [a, b] = differingSpan(x.a, x.b);
+      return { ...x, a: a.join(""), b: b.join("") };
+    }),
+  };
+}
+
+/**
+ * A follow-up variant of the multiple-choice task: each story "{who}{where}，{situation}，
+ * {filler}。" (data/make_tasks.ts) told as "{who}{where}，{filler}，{situation}。", so that the
+ * situation that decides the ending stands right before `<delim>` and the ending. Throws for a
+ * story not in that form.
+ */
+export function situationLast(tasks: FineTuneTasks): FineTuneTasks {
+  return {
+    ...tasks,
+    multipleChoice: mapSplits(tasks.multipleChoice, (x) => {
+      const parts = x.context.replace(/。$/, "").split("，");
+      if (parts.length !== 3 || !x.context.endsWith("。")) {
+        throw new Error(`situationLast: ${JSON.stringify(x.context)} is not "…，…，…。"`);
+      }
+      return { ...x, context: `${parts[0]}，${parts[2]}，${parts[1]}。` };
+    }),
+  };
+}
+
 /** A task's examples as model inputs and labels. */
 export interface TaskExamples {
   /** The inputs, as character ids. */
@@ -367,8 +435,8 @@ export function transferBody(
 
 /** Options of {@link fineTuneTask}. */
 export interface FineTuneRunOptions {
-  /** `"full"` (GPT-1) or `"probe"` (body frozen). Default `"full"`. */
-  regime?: "full" | "probe";
+  /** What is trained ({@link FineTuneRegime}): GPT-1's `"full"` by default. */
+  regime?: FineTuneRegime;
   /** λ of L₃; default `settings.lambda`. */
   lambda?: number;
   /** Called after every step (a display). */
@@ -445,19 +513,69 @@ export function accuracy(m: FineTuneModel, examples: TaskExamples, batchSize = 6
 }
 
 /**
- * The standard error of the difference of two accuracies p₁ and p₂, each measured on n
- * independent examples: √(p₁(1 − p₁)/n + p₂(1 − p₂)/n). Chapter 08 calls a difference
- * clear when it exceeds two of these. (The examples of a lexical split are not independent —
- * they share a few deciding words — so the true noise is larger; this is a lower bound.)
+ * The standard error of the difference of two accuracies p₁ and p₂, measured on n₁ and n₂
+ * independent examples (n₂ = n₁ unless given): √(p₁(1 − p₁)/n₁ + p₂(1 − p₂)/n₂). Chapter 08
+ * calls a difference clear when it exceeds two of these. (The examples of a lexical split are
+ * not independent — they share a few deciding words — so the true noise is larger; this is a
+ * lower bound.)
  */
-export function accuracyDifferenceError(p1: number, p2: number, n: number): number {
+export function accuracyDifferenceError(p1: number, p2: number, n1: number, n2 = n1): number {
   if (!(p1 >= 0 && p1 <= 1 && p2 >= 0 && p2 <= 1)) {
     throw new Error(`accuracyDifferenceError: accuracies must be in [0, 1], got ${p1}, ${p2}`);
   }
-  if (!Number.isInteger(n) || n < 1) {
-    throw new Error(`accuracyDifferenceError: n must be a positive integer, got ${n}`);
+  for (const n of [n1, n2]) {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new Error(`accuracyDifferenceError: n must be a positive integer, got ${n}`);
+    }
   }
-  return Math.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / n);
+  return Math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2);
+}
+
+/** What {@link compareAccuracies} says of two sets of runs. */
+export type ComparisonVerdict = "clearly better" | "no clear difference" | "clearly worse";
+
+/** The result of {@link compareAccuracies}. */
+export interface AccuracyComparison {
+  /** ā: the mean accuracy of the first set of runs. */
+  a: number;
+  /** b̄: the mean accuracy of the second. */
+  b: number;
+  /** ā − b̄. */
+  difference: number;
+  /** Two standard errors of the difference ({@link accuracyDifferenceError}). */
+  twoSE: number;
+  /** The first set against the second, by the 2·SE rule. */
+  verdict: ComparisonVerdict;
+}
+
+/**
+ * Chapter 08's 2·SE rule for two sets of runs (one accuracy per run, each measured on
+ * `examples` test examples): with ā, b̄ their means and
+ *
+ *   2·SE = 2·√(ā(1 − ā)/(|a|·n) + b̄(1 − b̄)/(|b|·n))
+ *
+ * ({@link accuracyDifferenceError}, every run's examples counted), the first set is "clearly
+ * better" when ā − b̄ > 2·SE, "clearly worse" when ā − b̄ < −2·SE, and otherwise there is "no
+ * clear difference": a smaller gap is what another seed could undo.
+ */
+export function compareAccuracies(
+  a: readonly number[],
+  b: readonly number[],
+  examples: number,
+): AccuracyComparison {
+  if (a.length === 0 || b.length === 0) {
+    throw new Error("compareAccuracies: each side needs at least one run");
+  }
+  const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  const [ma, mb] = [mean(a), mean(b)];
+  const twoSE = 2 * accuracyDifferenceError(ma, mb, a.length * examples, b.length * examples);
+  const difference = ma - mb;
+  const verdict: ComparisonVerdict = difference > twoSE
+    ? "clearly better"
+    : difference < -twoSE
+    ? "clearly worse"
+    : "no clear difference";
+  return { a: ma, b: mb, difference, twoSE, verdict };
 }
 
 /** Options of {@link transferRun}. */
@@ -466,6 +584,8 @@ export interface TransferRunOptions extends FineTuneRunOptions {
   layers?: number | "none";
   /** Keep the fine-tuned model (the caller frees it) instead of freeing it. */
   keep?: boolean;
+  /** Also measure accuracy on the training split (its first `settings.evalExamples`). */
+  measureTraining?: boolean;
 }
 
 /** The result of {@link transferRun}. */
@@ -474,6 +594,8 @@ export interface TransferRun {
   testAccuracy: number;
   /** Accuracy on the task's validation split. */
   validationAccuracy: number;
+  /** Accuracy on the task's training split, with `measureTraining`. */
+  trainAccuracy?: number;
   /** The training loss₃ of every step. */
   losses: number[];
   /** The fine-tuned model, with `keep`. */
@@ -483,7 +605,9 @@ export interface TransferRun {
 /**
  * One run of the experiment: a body from {@link transferBody} (fresh weights seeded by
  * `settings.seed + 1`), fine-tuned on the task ({@link fineTuneTask}) and measured on its
- * validation and test splits (their first `settings.evalExamples` examples when set). Without `keep`, every tensor of the run is freed.
+ * validation and test splits (and, with `measureTraining`, its training split; the first
+ * `settings.evalExamples` examples of each when set). Without `keep`, every tensor of the run
+ * is freed.
  */
 export async function transferRun(
   pretrained: GPTParams,
@@ -501,7 +625,7 @@ export async function transferRun(
     const train = taskExamples(tasks, task, "train", vocab);
     const run = await fineTuneTask(body, config, vocab, task, train, settings, opts);
     model = run.model;
-    const measure = (split: "validation" | "test") => {
+    const measure = (split: "train" | "validation" | "test") => {
       const all = taskExamples(tasks, task, split, vocab);
       const n = settings.evalExamples ?? all.inputs.length;
       return accuracy(model!, { inputs: all.inputs.slice(0, n), labels: all.labels.slice(0, n) });
@@ -510,6 +634,7 @@ export async function transferRun(
       testAccuracy: measure("test"),
       validationAccuracy: measure("validation"),
       losses: run.losses,
+      ...(opts.measureTraining ? { trainAccuracy: measure("train") } : {}),
     };
     kept = opts.keep === true;
     return kept ? { ...result, model } : result;

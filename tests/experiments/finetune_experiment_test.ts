@@ -10,11 +10,15 @@ import {
 import {
   accuracy,
   accuracyDifferenceError,
+  compareAccuracies,
+  differingSpan,
   embeddingCosine,
   embeddingLeaning,
   fineTuneSettings,
   fineTuneTask,
   pretrainingCorpus,
+  similarityDifferingWords,
+  situationLast,
   TASK_NAMES,
   taskExamples,
   taskText,
@@ -156,7 +160,19 @@ Deno.test("transferRun measures accuracies in [0, 1] and frees everything", asyn
     assert(run.testAccuracy >= 0 && run.testAccuracy <= 1, task);
     assert(run.validationAccuracy >= 0 && run.validationAccuracy <= 1, task);
     assertEquals(run.model, undefined);
+    assertEquals(run.trainAccuracy, undefined);
   }
+  // measureTraining: the training split's accuracy as well, the same as accuracy() on it
+  const measured = await transferRun(pretrained, config, vocab, TASKS, "sentiment", settings, {
+    measureTraining: true,
+    keep: true,
+  });
+  assertEquals(
+    measured.trainAccuracy,
+    accuracy(measured.model!, taskExamples(TASKS, "sentiment", "train", vocab)),
+  );
+  disposeFineTuneHead(measured.model!);
+  disposeGPT(measured.model!.body);
   await assertNoTensorGrowth(
     () => transferRun(pretrained, config, vocab, TASKS, "similarity", settings, { lambda: 0 }),
     3,
@@ -261,6 +277,56 @@ Deno.test("accuracyDifferenceError: the standard error of a difference of two pr
   assertEquals(accuracyDifferenceError(1, 0, 10), 0);
   assertThrows(() => accuracyDifferenceError(1.2, 0.5, 10), Error, "[0, 1]");
   assertThrows(() => accuracyDifferenceError(0.5, 0.5, 0), Error, "positive integer");
+  // different counts: √(0.25/100 + 0.25/300)
+  assertAllClose([accuracyDifferenceError(0.5, 0.5, 100, 300)], [Math.sqrt(0.0025 + 0.25 / 300)]);
+  assertThrows(() => accuracyDifferenceError(0.5, 0.5, 10, 0), Error, "positive integer");
+});
+
+Deno.test("compareAccuracies: means over the runs, 2·SE over every run's examples, three verdicts", () => {
+  const c = compareAccuracies([0.6, 0.8], [0.5, 0.5, 0.5], 100);
+  assertAllClose([c.a, c.b, c.difference], [0.7, 0.5, 0.2]);
+  assertAllClose([c.twoSE], [2 * accuracyDifferenceError(0.7, 0.5, 200, 300)]);
+  assertEquals(c.verdict, "clearly better");
+  assertEquals(compareAccuracies([0.5], [0.7, 0.7], 100).verdict, "clearly worse");
+  assertEquals(compareAccuracies([0.52], [0.5], 100).verdict, "no clear difference");
+  // the same gap is clear with more seeds
+  assertEquals(compareAccuracies([0.55], [0.5], 240).verdict, "no clear difference");
+  assertEquals(
+    compareAccuracies(Array(10).fill(0.55), Array(10).fill(0.5), 240).verdict,
+    "clearly better",
+  );
+  assertThrows(() => compareAccuracies([], [0.5], 10), Error, "at least one run");
+});
+
+Deno.test("differingSpan and the follow-up variants of similarity and multiple choice", () => {
+  assertEquals(differingSpan("日暮老翁在江边归来。", "黄昏老翁在江边归来。"), [["日", "暮"], [
+    "黄",
+    "昏",
+  ]]);
+  assertEquals(differingSpan("春山好", "春峰好"), [["山"], ["峰"]]);
+  assertThrows(() => differingSpan("春山", "春山"), Error, "twice");
+  assertThrows(() => differingSpan("春山", "春山好"), Error, "2 and 3 characters");
+  const words = similarityDifferingWords(TASKS);
+  assertEquals(words.similarity.train, [
+    { a: "山", b: "峰", label: 1 },
+    { a: "春", b: "秋", label: 0 },
+  ]);
+  assertEquals(words.sentiment, TASKS.sentiment);
+  const stories: FineTuneTasks = {
+    ...TASKS,
+    multipleChoice: splits([{
+      context: "行人湖边，阴雨连绵，四下无人。",
+      endings: ["甲", "乙"],
+      label: 1,
+    }]),
+  };
+  const last = situationLast(stories).multipleChoice;
+  assertEquals(last.test[0], {
+    context: "行人湖边，四下无人，阴雨连绵。",
+    endings: ["甲", "乙"],
+    label: 1,
+  });
+  assertThrows(() => situationLast(TASKS), Error, "is not");
 });
 
 Deno.test("fineTuneSettings: by default three seeds in full mode and one in quick mode, with or without OpenBLAS, a count from a number or an environment text, a clear error otherwise", () => {

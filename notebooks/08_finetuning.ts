@@ -248,7 +248,7 @@ const leaning = await (async () => {
 // %%
 await show(
   tex`P(y \mid x^1, \ldots, x^m) = \mathrm{softmax}(h_l^m W_y), \qquad L_2(\mathcal{C}) = \sum_{(x, y)} \log P(y \mid x^1, \ldots, x^m)`,
-  tex`L_3(\mathcal{C}) = L_2(\mathcal{C}) + \lambda \cdot L_1(\mathcal{C}), \qquad {\lambda} = ${settings.lambda}`,
+  tex`L_3(\mathcal{C}) = L_2(\mathcal{C}) + \lambda \cdot L_1(\mathcal{C}), \qquad \lambda = ${settings.lambda}`,
 );
 {
   const head = initFineTune(pretrained, config, vocab, {

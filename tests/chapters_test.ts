@@ -145,12 +145,23 @@ function spans(line: string): { text: string; start: number; end: number }[] {
 function tables(out: string, header: RegExp, what: string): string[][][] {
   const lines = out.split("\n");
   const found: string[][][] = [];
+  let lastRule = -1;
   for (let i = 0; i < lines.length; i++) {
-    if (!header.test(lines[i])) continue;
-    // A header too wide for the terminal wraps onto a few lines before its rule.
+    // A header too wide for the terminal wraps onto a few lines before its rule: the header is
+    // matched with each column's pieces joined.
     const rule = [1, 2, 3].map((k) => i + k).find((k) => /^\s*─[─ ]*$/.test(lines[k] ?? ""));
     if (rule === undefined) continue;
     const columns = spans(lines[rule]);
+    const headerCells = columns.map(() => [] as string[]);
+    for (const line of lines.slice(i, rule)) {
+      for (const piece of spans(line)) {
+        const c = columns.findIndex((col) => piece.start < col.end && piece.end > col.start);
+        if (c >= 0) headerCells[c].push(piece.text);
+      }
+    }
+    const headerText = headerCells.map((c) => c.join(" ")).join("  ").trimEnd();
+    if (lines[i].trim() === "" || rule === lastRule || !header.test(headerText)) continue;
+    lastRule = rule;
     const rows: string[][] = [];
     for (let j = rule + 1; j < lines.length; j++) {
       const cells = columns.map(() => "");

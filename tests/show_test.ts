@@ -163,6 +163,9 @@ Deno.test("texToUnicode: the article's formulas", () => {
     texToUnicode(String.raw`\begin{bmatrix}1 & 2 \\ 3 & 4\end{bmatrix} \approx \frac{a+b}{2}`),
     "[1, 2; 3, 4] ≈ (a+b)/2",
   );
+  // The space after a control word is dropped (TeX), but not before a relation written out.
+  assertEquals(texToUnicode(String.raw`a, \qquad \lambda = 0.5`), "a,    λ = 0.5");
+  assertEquals(texToUnicode(String.raw`\alpha \beta`), "αβ");
 });
 
 Deno.test("heatmap: Plotly JSON with the labels, an SVG with one rect per cell and the Chinese labels", () => {

@@ -173,9 +173,9 @@ export function renderMarkdown(src: string, opts: TerminalOptions): string {
 /**
  * Lines of an aligned text table: columns separated by two spaces, `right` columns (numbers)
  * right-aligned, the header bold (underlined with `─` without colour). When the table is wider
- * than `width` display columns (CJK counted as two), the widest text columns are narrowed to a
- * common cap (never below {@link MIN_COLUMN}) and their cells wrap onto continuation lines, in
- * which the first column is blank; number columns keep their width.
+ * than `width` display columns (CJK counted as two), the widest columns are narrowed to a common
+ * cap and their cells wrap onto continuation lines, in which the first column is blank; numbers
+ * are never wrapped (a number column narrows only to its widest number, wrapping its header).
  */
 export function tableLines(
   rows: string[][],
@@ -187,7 +187,7 @@ export function tableLines(
     { length: ncol },
     (_, j) => Math.max(0, ...all.map((r) => displayWidth(r[j] ?? ""))),
   );
-  const widths = fitColumns(natural, opts.right ?? [], opts.width ?? Infinity);
+  const widths = fitColumns(natural, rows, opts.right ?? [], opts.width ?? Infinity);
   const fmt = (r: string[]) => {
     const cells = widths.map((w, j) => cellLines(r[j] ?? "", w));
     const height = Math.max(1, ...cells.map((c) => c.length));
@@ -210,18 +210,32 @@ export function tableLines(
 const MIN_COLUMN = 12;
 
 /**
- * Column widths that fit `total` columns (two spaces between columns): text columns wider than a
- * cap c are cut to c, with c the largest that fits; number (`right`) columns keep their width.
- * When even {@link MIN_COLUMN} does not fit, text columns get that and the table overflows.
+ * Column widths that fit `total` columns (two spaces between columns): every column wider than a
+ * cap c is cut to c, with c the largest that fits, but never below its floor: the first column
+ * (the rows' labels) keeps its width unless that is over 40% of the total, so continuation lines
+ * start blank; a number (`right`) column keeps its widest number (numbers never wrap; a long
+ * header does); other columns keep {@link MIN_COLUMN}. When even the floors do not fit, the table
+ * overflows.
  */
-function fitColumns(natural: number[], right: boolean[], total: number): number[] {
+function fitColumns(
+  natural: number[],
+  rows: string[][],
+  right: boolean[],
+  total: number,
+): number[] {
   const room = total - 2 * Math.max(0, natural.length - 1);
-  const sum = (cap: number) =>
-    natural.reduce((s, w, j) => s + (right[j] ? w : Math.min(w, cap)), 0);
+  const floors = natural.map((w, j) =>
+    j === 0 && w <= total * 0.4 ? w : Math.min(
+      w,
+      right[j] ? Math.max(1, ...rows.map((r) => displayWidth(r[j] ?? ""))) : MIN_COLUMN,
+    )
+  );
+  const widths = (cap: number) => natural.map((w, j) => Math.max(floors[j], Math.min(w, cap)));
+  const sum = (cap: number) => widths(cap).reduce((s, w) => s + w, 0);
   if (sum(Infinity) <= room) return natural;
   let cap = Math.max(0, ...natural);
-  while (cap > MIN_COLUMN && sum(cap) > room) cap--;
-  return natural.map((w, j) => (right[j] ? w : Math.min(w, cap)));
+  while (cap > 1 && sum(cap) > room) cap--;
+  return widths(cap);
 }
 
 /**

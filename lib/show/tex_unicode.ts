@@ -152,7 +152,10 @@ function tokenize(src: string): Tok[] {
         while (j < cs.length && /[a-zA-Z]/.test(cs[j])) j++;
         if (cs[j] === "*") j++;
         toks.push({ kind: "cmd", v: cs.slice(i + 1, j).join("").replace(/\*$/, "") });
+        const end = j;
         while (j < cs.length && /\s/.test(cs[j])) j++; // TeX: spaces after a control word are ignored
+        // …but in plain text the space before a written relation stays: `\lambda = 1` → `λ = 1`.
+        if (j > end && /[=<>+\-]/.test(cs[j] ?? "")) toks.push({ kind: "space", v: " " });
         i = j - 1;
       } else {
         toks.push({ kind: "cmd", v: cs[j] ?? "" });

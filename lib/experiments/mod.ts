@@ -8,7 +8,9 @@
  * - translation.ts — chapter 05: a Chinese → English encoder–decoder, trained and measured;
  * - pretraining.ts — chapter 06: a small GPT pre-trained on Tang poems, against a unigram
  *   baseline, writing quatrains;
- * - finetune_experiment.ts — chapter 08: GPT-1's transfer experiments in miniature.
+ * - finetune_experiment.ts — chapter 08: GPT-1's transfer experiments in miniature;
+ * - base_model.ts — chapters 09–13: the base model pre-trained once on the project's web text
+ *   (`deno task pretrain`), its control and smaller siblings, and zero-shot answers.
  *
  * ```ts
  * import { corefConfig, initCorefModel, trainCoref } from "../lib/experiments/mod.ts";
@@ -20,3 +22,4 @@ export * from "./coreference.ts";
 export * from "./translation.ts";
 export * from "./pretraining.ts";
 export * from "./finetune_experiment.ts";
+export * from "./base_model.ts";

@@ -342,6 +342,21 @@ export function evaluationBatches(
   return batches;
 }
 
+/** What {@link pretrain} reads of a recipe: the batches, the schedule and the optimiser. */
+export type TrainingRun =
+  & Pick<
+    PretrainingSettings,
+    | "batchSize"
+    | "contextLength"
+    | "steps"
+    | "peakLearningRate"
+    | "warmupSteps"
+    | "weightDecay"
+    | "clipNorm"
+    | "seed"
+  >
+  & { evalEvery?: number };
+
 /** Options of {@link pretrain}. */
 export interface PretrainOptions {
   /** The validation loss, run after every `evalEvery` steps and after the last. */
@@ -361,7 +376,7 @@ export async function pretrain(
   p: GPTParams,
   config: GPTConfig,
   trainIds: readonly number[],
-  settings: PretrainingSettings,
+  settings: TrainingRun,
   opts: PretrainOptions = {},
 ): Promise<FitResult> {
   const { batchSize, contextLength, steps, peakLearningRate: peak, warmupSteps } = settings;
@@ -382,7 +397,9 @@ export async function pretrain(
       optimizer,
       clipNorm: settings.clipNorm,
       loss: (step) => languageModelingLoss(p, config, batches(step)),
-      evaluate: opts.evaluate ? { every: settings.evalEvery, fn: opts.evaluate } : undefined,
+      evaluate: opts.evaluate
+        ? { every: settings.evalEvery ?? Math.max(1, Math.floor(steps / 10)), fn: opts.evaluate }
+        : undefined,
       tokensPerStep: batchSize * contextLength,
       onStep: opts.onStep,
     });

@@ -114,6 +114,56 @@ export const GPT2_SMALL_CONFIG: Readonly<GPTConfig> = Object.freeze({
 });
 
 /**
+ * The three larger GPT-2 models: GPT-2 small's architecture at 24 blocks of width 1,024 (16
+ * heads), 36 of 1,280 (20 heads) and 48 of 1,600 (25 heads) — Radford et al. 2019, Table 2 (the
+ * layers and widths; the heads are the released models' configurations). Counted by
+ * {@link countGPTParameters}: 354,823,168, 774,030,080 and 1,557,611,200, the "355M", "774M" and
+ * "1.5B" models (the paper's table says 345M, 762M and 1542M).
+ */
+export const GPT2_MEDIUM_CONFIG: Readonly<GPTConfig> = Object.freeze({
+  ...GPT2_SMALL_CONFIG,
+  name: "GPT-2 medium",
+  layers: 24,
+  heads: 16,
+  dModel: 1024,
+  dFF: 4096,
+});
+/** GPT-2 large (774M): 36 blocks of width 1,280, 20 heads; see {@link GPT2_MEDIUM_CONFIG}. */
+export const GPT2_LARGE_CONFIG: Readonly<GPTConfig> = Object.freeze({
+  ...GPT2_SMALL_CONFIG,
+  name: "GPT-2 large",
+  layers: 36,
+  heads: 20,
+  dModel: 1280,
+  dFF: 5120,
+});
+/** GPT-2 XL (1.5B): 48 blocks of width 1,600, 25 heads; see {@link GPT2_MEDIUM_CONFIG}. */
+export const GPT2_XL_CONFIG: Readonly<GPTConfig> = Object.freeze({
+  ...GPT2_SMALL_CONFIG,
+  name: "GPT-2 XL",
+  layers: 48,
+  heads: 25,
+  dModel: 1600,
+  dFF: 6400,
+});
+
+/**
+ * GPT-3 175B ("davinci"): GPT-2's architecture (Brown et al. 2020, §2.1) at 96 blocks of width
+ * 12,288 with 96 heads of 128 (Table 2.1) and a 2,048-token context; {@link countGPTParameters}
+ * gives 174,604,259,328 (the paper's 175.0B). GPT-3's alternating sparse attention (§2.1)
+ * changes which positions attend, not the weights.
+ */
+export const GPT3_175B_CONFIG: Readonly<GPTConfig> = Object.freeze({
+  ...GPT2_SMALL_CONFIG,
+  name: "GPT-3 175B",
+  contextLength: 2048,
+  layers: 96,
+  heads: 96,
+  dModel: 12288,
+  dFF: 49152,
+});
+
+/**
  * nanoGPT's CPU "baby GPT": 4 blocks, 4 heads, d_model 128, d_ff 512, 64-token context,
  * pre-LN, GELU, no dropout, tied output; about 0.8M parameters with a ~100-token
  * vocabulary. The vocabulary is the caller's: `gptConfig({ vocabSize: 65 })` starts here.

@@ -28,6 +28,8 @@ import {
   fitBigram,
   generate,
   GPT1_CONFIG,
+  GPT2_XL_CONFIG,
+  GPT3_175B_CONFIG,
   gptConfig,
   gptLogProbNext,
   gptParameters,
@@ -92,33 +94,13 @@ await show(tex`P(u_1, \ldots, u_n) = \prod_{i=1}^{n} P(u_i \mid u_1, \ldots, u_{
 // its chapters can be found in the article.
 
 // %%
-/**
- * GPT-2 1.5B (Radford et al., 2019, Table 2: 48 layers, d_model 1,600; §2.3: 1,024-token
- * context, the 50,257-token byte-level BPE; 25 heads in the released model's configuration) and GPT-3 175B (Brown et al., 2020, Table 2.1: 96 layers,
- * d_model 12,288, 96 heads of 128; §2.1: GPT-2's architecture, context 2,048, d_ff = 4·d_model).
- * GPT-3's alternating sparse attention (§2.1) changes which positions attend, not the weights.
- */
-const GPT2_XL = gptConfig({
-  name: "GPT-2 1.5B",
-  vocabSize: 50257,
-  contextLength: 1024,
-  layers: 48,
-  heads: 25,
-  dModel: 1600,
-});
-const GPT3_175B = gptConfig({
-  name: "GPT-3 175B",
-  vocabSize: 50257,
-  contextLength: 2048,
-  layers: 96,
-  heads: 96,
-  dModel: 12288,
-});
+// GPT-2 1.5B and GPT-3 175B as lib/gpt.ts defines them from the papers (Radford et al. 2019,
+// Table 2; Brown et al. 2020, Table 2.1 and §2.1).
 const params = {
   "GPT-1 (2018)": countGPTParameters(GPT1_CONFIG),
   "BERT-large (2018)": 340e6, // Devlin et al., 2019, §3: 24 layers, width 1,024, 340M
-  "GPT-2 (2019)": countGPTParameters(GPT2_XL),
-  "GPT-3 (2020)": countGPTParameters(GPT3_175B),
+  "GPT-2 (2019)": countGPTParameters(GPT2_XL_CONFIG),
+  "GPT-3 (2020)": countGPTParameters(GPT3_175B_CONFIG),
 };
 const gpt3 = params["GPT-3 (2020)"];
 const paper = 175e9; // Table 2.1's n_params, 175.0B

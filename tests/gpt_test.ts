@@ -12,7 +12,11 @@ import {
   disposeGPT,
   disposeKVCache,
   GPT1_CONFIG,
+  GPT2_LARGE_CONFIG,
+  GPT2_MEDIUM_CONFIG,
   GPT2_SMALL_CONFIG,
+  GPT2_XL_CONFIG,
+  GPT3_175B_CONFIG,
   type GPTConfig,
   gptConfig,
   gptForward,
@@ -66,6 +70,19 @@ Deno.test("countGPTParameters: GPT-1 ≈ 117M, GPT-2 small = 124,439,808 exactly
     gptParameterShapes(c).reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
   assertEquals(sizes(GPT1_CONFIG), gpt1);
   assertEquals(sizes(GPT2_SMALL_CONFIG), gpt2);
+});
+
+Deno.test("countGPTParameters: the larger GPT-2 models and GPT-3 175B", () => {
+  // Hugging Face's counts for gpt2-medium, gpt2-large and gpt2-xl (tied wte).
+  assertEquals(countGPTParameters(GPT2_MEDIUM_CONFIG), 354_823_168);
+  assertEquals(countGPTParameters(GPT2_LARGE_CONFIG), 774_030_080);
+  assertEquals(countGPTParameters(GPT2_XL_CONFIG), 1_557_611_200);
+  for (const c of [GPT2_MEDIUM_CONFIG, GPT2_LARGE_CONFIG, GPT2_XL_CONFIG, GPT3_175B_CONFIG]) {
+    assertEquals(countGPTParameters(c), hfStyleCount(c), c.name);
+  }
+  // GPT-3: 12·n·d² (attention and FFN weights) dominates; the paper's Table 2.1 says 175.0B.
+  const gpt3 = countGPTParameters(GPT3_175B_CONFIG);
+  assert(Math.abs(gpt3 - 175.0e9) / 175.0e9 < 0.003, `${gpt3}`);
 });
 
 Deno.test("countGPTParameters: equals the sizes of the variables initGPT makes", () => {

@@ -1179,6 +1179,56 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
     );
     assertEquals(after, before, "tensors alive after the fine-tuning runs");
   },
+  "09_gpt2_zero_shot.ts": (out) => {
+    // GPT-2's four sizes counted from their configs (Hugging Face's counts), the ratio sentence.
+    const sizes = table(out, /^model\s+layers\s+d_model\s+heads\s+parameters/, "GPT-2's sizes");
+    const counted = sizes.map((cells) => parseNumber(cells[4]));
+    assertEquals(counted, [124_439_808, 354_823_168, 774_030_080, 1_557_611_200]);
+    const [ratio] = numbers(out, re(String.raw`largest GPT-2 has (N)× the parameters`), "ratio");
+    assertNear(ratio, counted[3] / counted[0], 0.05, "the size ratio");
+    // Zero-shot: accuracies in [0, 1], 2·SE as √(max(p(1 − p), 1/n)/n)·2, and the verdicts.
+    const rows = table(out, /^task\s+items\s+base model\s+± 2·SE/, "zero-shot accuracy");
+    assertEquals(rows.length, 7, "seven tasks");
+    const beaten: string[] = [];
+    for (const cells of rows) {
+      const [n, p, se2, control, guess] = cells.slice(1).map(parseNumber);
+      for (const v of [p, control, guess]) assertBetween(v, 0, 1, `${cells[0]}: an accuracy`);
+      assertNear(se2, 2 * Math.sqrt(Math.max(p * (1 - p), 1 / n) / n), 2e-3, `${cells[0]}: 2·SE`);
+      if (!/control word/.test(cells[0]) && p - se2 > Math.max(control, guess) + 2e-3) {
+        beaten.push(cells[0]);
+      }
+    }
+    if (beaten.length === 0) {
+      assert(/On no task does the base model beat both/.test(out), "the 'no task' sentence");
+    } else {
+      const [, named] = grab(
+        out,
+        /more than two standard errors on: ([^.]+)\./,
+        "the tasks beaten",
+      );
+      for (const task of beaten) assert(named.includes(task), `${task} is named as beaten`);
+    }
+    // The control words: the percentage in the sentence is the table's.
+    const controlRow = row(rows, /control word/, "zero-shot accuracy");
+    const [percent] = numbers(
+      out,
+      re(String.raw`base model is right (N)% of the time`),
+      "controls",
+    );
+    assertNear(percent, 100 * parseNumber(controlRow[2]), 0.51, "the control words' accuracy");
+    // The held-out loss against the unigram model, and the sentence's branch.
+    const [loss, unigram] = numbers(
+      out,
+      re(String.raw`model's loss is (N) nats per token, against (N) for a model`),
+      "held-out loss",
+    );
+    assert(
+      out.includes(
+        loss < unigram ? "it has learned how the pages go on" : "it has not yet learned",
+      ),
+      "the held-out loss sentence's branch",
+    );
+  },
 };
 
 /** Runs a chapter's check on its output; a failure shows the end of that output. */

@@ -26,11 +26,14 @@ import {
   generateWebText,
   type Page,
   type PageKind,
+  sentences,
   type ZeroShotItem,
+  type ZeroShotSets,
   zeroShotSets,
 } from "../../data/webtext.ts";
+import { ANTONYMS, CITIES, NAMES, NOUNS, PLACES } from "../../data/webtext_lexicon.ts";
 
-export type { Page, PageKind, ZeroShotItem } from "../../data/webtext.ts";
+export type { Page, PageKind, ZeroShotItem, ZeroShotSets } from "../../data/webtext.ts";
 
 /**
  * Which model: the base model; chapter 09's control, the same model pre-trained on the corpus
@@ -371,4 +374,49 @@ export function zeroShotExactMatch(
     accuracy: answers.filter((a) => a.right).length / Math.max(1, answers.length),
     answers,
   };
+}
+
+/**
+ * Chapter 09's test items for a recipe's corpus: {@link zeroShotSets} with `count` passages and
+ * stories, skipping any draw whose prompt and answer occur in the full web text of the recipe
+ * (the no-tasks corpus is a part of it).
+ */
+export function testSets(recipe: BaseModelRecipe, count = 200): ZeroShotSets {
+  const text = generateWebText({ pages: recipe.pages, seed: recipe.corpusSeed })
+    .map((p) => p.text).join("\n");
+  return zeroShotSets(count, (t) => text.includes(t));
+}
+
+/**
+ * The accuracy of guessing, per task of {@link zeroShotSets}: a word or a sentence drawn from
+ * all the lexicon's English nouns or the grammar's sentences; for a question, one of the answers
+ * the passage mentions (its cities and nouns); for a sum, always the most common sum of two
+ * digits 1…9 (10); for an antonym, any other of the antonym characters; for a summary, any name
+ * with any place. The yardstick a zero-shot accuracy must beat before it means anything.
+ */
+export function chanceAccuracy(task: keyof ZeroShotSets, items: readonly ZeroShotItem[]): number {
+  if (items.length === 0) return 0;
+  const mean = (f: (item: ZeroShotItem) => number) =>
+    items.reduce((s, item) => s + f(item), 0) / items.length;
+  switch (task) {
+    case "translateWord":
+    case "translateControl":
+      return 1 / NOUNS.length;
+    case "translateSentence":
+      return 1 / sentences(NOUNS).length;
+    case "question":
+      return mean((item) => {
+        const passage = item.prompt.slice(0, item.prompt.lastIndexOf("问："));
+        const candidates = [...CITIES, ...NOUNS.map((n) => n.zh)].filter((w) =>
+          passage.includes(w)
+        );
+        return candidates.includes(item.answer) ? 1 / candidates.length : 0;
+      });
+    case "sum":
+      return mean((item) => (item.answer === "10" ? 1 : 0));
+    case "antonym":
+      return 1 / (2 * ANTONYMS.length - 1);
+    case "summary":
+      return 1 / (NAMES.length * PLACES.length);
+  }
 }

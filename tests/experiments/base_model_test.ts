@@ -8,11 +8,13 @@ import {
   type BaseModel,
   baseModelPath,
   baseModelRecipe,
+  chanceAccuracy,
   greedyAnswer,
   loadBaseModel,
   normalizedAnswer,
   pretrainBaseModel,
   saveBaseModel,
+  testSets,
   webTextCorpus,
   zeroShotExactMatch,
 } from "../../lib/experiments/base_model.ts";
@@ -132,4 +134,25 @@ Deno.test("deno task pretrain: the quick recipe builds, in a child process, and 
   }).output();
   assertEquals(bad.code, 2);
   assert(new TextDecoder().decode(bad.stderr).includes("unknown model huge"));
+});
+
+Deno.test("chanceAccuracy: hand-worked guesses per task", () => {
+  const item = (prompt: string, answer: string) => ({ prompt, answer });
+  assertEquals(chanceAccuracy("translateWord", [item("", "cat")]), 1 / 60);
+  assertEquals(chanceAccuracy("sum", [item("", "10"), item("", "3")]), 0.5);
+  assertEquals(chanceAccuracy("antonym", [item("", "小")]), 1 / 31);
+  assertEquals(chanceAccuracy("summary", [item("", "")]), 1 / 160);
+  // The passage mentions 北京 and 苹果: one right guess in two.
+  const q = item("小明住在北京。小明喜欢吃苹果。问：小明住在哪里？答：", "北京");
+  assertEquals(chanceAccuracy("question", [q]), 0.5);
+  assertEquals(chanceAccuracy("question", []), 0);
+});
+
+Deno.test("testSets: no drawn item occurs in the recipe's corpus", () => {
+  const sets = testSets(quick, 30);
+  assertEquals(sets.question.length, 30);
+  const text = webTextCorpus(quick).pages.map((p) => p.text).join("\n");
+  for (const items of [sets.question, sets.summary]) {
+    for (const { prompt, answer } of items) assert(!text.includes(prompt + answer));
+  }
 });

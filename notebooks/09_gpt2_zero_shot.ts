@@ -41,7 +41,6 @@ import {
   setup,
   show,
   table,
-  tex,
   type TrainingMonitor,
   trainingMonitor,
 } from "../mod.ts";
@@ -53,12 +52,10 @@ import {
   evaluationBatches,
   greedyAnswer,
   loadBaseModel,
-  modelCacheDir,
   testSets,
   unigramCrossEntropy,
   webTextCorpus,
   zeroShotExactMatch,
-  type ZeroShotItem,
   type ZeroShotSets,
 } from "../lib/experiments/mod.ts";
 import { generateWebText, TASK_KINDS, translationRequest } from "../data/webtext.ts";

@@ -334,26 +334,33 @@ export async function loadBaseModel(
   return model;
 }
 
+/** The marks that end an answer by default: "。", "." (kept: a sentence's English ends with it), `<s>`. */
+export const ANSWER_STOPS: readonly string[] = ["。", ".", "<s>"];
+
 /**
- * The model's greedy answer to a prompt: `<s>` + the prompt, then the most probable token until
- * "。", "." or `<s>` (at most `maxNewTokens`); the answer is the text before the stop mark, except
- * a final "." (a sentence's English keeps it).
+ * The model's greedy answer to a prompt: `<s>` + the prompt (its last n_ctx − 1 tokens if longer),
+ * then the most probable token until one of `stops` (at most `maxNewTokens`, default 16); the
+ * answer is the text before the stop mark, except a final "." (a sentence's English keeps it).
  */
-export function greedyAnswer(model: BaseModel, prompt: string, maxNewTokens = 16): string {
+export function greedyAnswer(
+  model: BaseModel,
+  prompt: string,
+  opts: { maxNewTokens?: number; stops?: readonly string[] } = {},
+): string {
   const { tokenizer } = model;
   const bos = tokenizer.vocab.idOf("<s>");
-  const stops = ["。", ".", "<s>"].map((t) => tokenizer.vocab.idOf(t));
-  const ids = [bos, ...tokenizer.encode(prompt)].slice(-model.config.contextLength);
-  const out = generateTokens({ params: model.params, config: model.config }, ids, {
-    maxNewTokens,
+  const stops = (opts.stops ?? ANSWER_STOPS).map((t) => tokenizer.vocab.idOf(t));
+  const body = tokenizer.encode(prompt).slice(-(model.config.contextLength - 1));
+  const out = generateTokens({ params: model.params, config: model.config }, [bos, ...body], {
+    maxNewTokens: opts.maxNewTokens ?? 16,
     temperature: 0,
     stopIds: stops,
   });
   const last = out.ids[out.ids.length - 1];
-  const body = stops.includes(last) && tokenizer.vocab.tokenOf(last) !== "."
+  const answer = stops.includes(last) && tokenizer.vocab.tokenOf(last) !== "."
     ? out.ids.slice(0, -1)
     : out.ids;
-  return tokenizer.decode(body);
+  return tokenizer.decode(answer);
 }
 
 /** The answer text as the tokenizer writes it back (so "I am a student." compares as decoded). */

@@ -10,7 +10,9 @@
  *   baseline, writing quatrains;
  * - finetune_experiment.ts — chapter 08: GPT-1's transfer experiments in miniature;
  * - base_model.ts — chapters 09–13: the base model pre-trained once on the project's web text
- *   (`deno task pretrain`), its control and smaller siblings, and zero-shot answers.
+ *   (`deno task pretrain`), its control and smaller siblings, and zero-shot answers;
+ * - in_context.ts — chapter 10: few-shot prompts in GPT-3's format on the base model, and the
+ *   in-context learning score.
  *
  * ```ts
  * import { corefConfig, initCorefModel, trainCoref } from "../lib/experiments/mod.ts";
@@ -23,3 +25,4 @@ export * from "./translation.ts";
 export * from "./pretraining.ts";
 export * from "./finetune_experiment.ts";
 export * from "./base_model.ts";
+export * from "./in_context.ts";

@@ -105,7 +105,11 @@ Deno.test("base model: greedy answers stop at 。 and leak nothing; exact match 
   for (const a of result.answers) assert(!a.answer.includes("。"), a.answer);
   assertEquals(normalizedAnswer(model, "I am a student."), "I am a student.");
   assertNotEquals(normalizedAnswer(model, "苹果。"), "苹果。");
-  await assertNoTensorGrowth(() => greedyAnswer(model, items[0].prompt, 3), 3, "greedyAnswer");
+  await assertNoTensorGrowth(
+    () => greedyAnswer(model, items[0].prompt, { maxNewTokens: 3 }),
+    3,
+    "greedyAnswer",
+  );
   disposeGPT(model.params);
 });
 

@@ -34,6 +34,7 @@ import {
   GPT2_MEDIUM_CONFIG,
   GPT2_SMALL_CONFIG,
   GPT2_XL_CONFIG,
+  gptLogProbNext,
   isQuick,
   lineChart,
   md,
@@ -41,6 +42,7 @@ import {
   setup,
   show,
   table,
+  tex,
   type TrainingMonitor,
   trainingMonitor,
 } from "../mod.ts";
@@ -304,6 +306,34 @@ await show(md(
         "sentences it saw translated."
   }`,
 ));
+
+// %% [markdown]
+// GPT-2 frames every task this way (§2): a language model estimates p(output ∣ input), and a
+// general system should estimate p(output ∣ input, task) — with the task given in words, as part of
+// the input. The model's probability of the right answer, token by token:
+
+// %%
+const expectedIds = base.tokenizer.encode("I am a student.");
+const logProbNext = gptLogProbNext(base.params, base.config);
+const context = [bos, ...base.tokenizer.encode(articlePrompt)];
+const tokenProbs = expectedIds.map((id, t) =>
+  Math.exp(logProbNext([...context, ...expectedIds.slice(0, t)])[id])
+);
+const answerProb = tokenProbs.reduce((a, b) => a * b, 1);
+await show(
+  tex`P(y \mid x, \text{task}) = \prod_t P(y_t \mid x, y_{<t}) = ${
+    tokenProbs.map((p) => p.toPrecision(3)).join(" \\cdot ")
+  } = ${answerProb}`,
+  md(
+    `with y = “I am a student.” in ${expectedIds.length} tokens (${
+      expectedIds.map((id) => base.tokenizer.vocab.tokenOf(id)).join(" · ")
+    }). The weakest step gives its token ${Math.min(...tokenProbs).toFixed(3)}: ${
+      Math.min(...tokenProbs) > 0.5
+        ? "every token of the translation is the model's first choice"
+        : "at that step the model would rather write something else"
+    }.`,
+  ),
+);
 
 // %% [markdown]
 // ## Zero-shot, task by task

@@ -1216,6 +1216,14 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
       "controls",
     );
     assertNear(percent, 100 * parseNumber(controlRow[2]), 0.51, "the control words' accuracy");
+    // P(y ∣ x, task) is the product of the printed token probabilities.
+    const [, factors, total] = grab(
+      out,
+      re(String.raw`P\(y ∣ x, task\) = ∏ₜ P\(yₜ ∣ x, y_\(<t\)\) = ([^=]+) = (N)`),
+      "P(y ∣ x, task)",
+    );
+    const product = factors.split("·").map(parseNumber).reduce((a, b) => a * b, 1);
+    assertNear(product / parseNumber(total), 1, 0.05, "the product of the token probabilities");
     // The held-out loss against the unigram model, and the sentence's branch.
     const [loss, unigram] = numbers(
       out,

@@ -526,9 +526,9 @@ await show(md(
 // %%
 await show(md(
   strong.length > 0 && weak.length > 0
-    ? `The miniature splits too: the tasks whose frames its web text states often (${
-      list(strong)
-    }) work zero-shot; ${list(weak)} stay near guessing.`
+    ? `The miniature splits too: ${list(strong)} work zero-shot, while ${list(weak)} ${
+      weak.length === 1 ? "stays" : "stay"
+    } near guessing.`
     : strong.length > 0
     ? "In the miniature every task the corpus taught works zero-shot: it does not show the split."
     : "In the miniature no task works zero-shot: it shows only the weak half of the split.",

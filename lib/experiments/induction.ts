@@ -1,0 +1,475 @@
+/**
+ * Induction heads (chapter 10): the mechanism behind copying from the context, in a small
+ * attention-only Transformer trained here.
+ *
+ * Olsson et al. 2022 ("In-context Learning and Induction Heads", §2 "Key Concepts") define an
+ * induction head as a head that, on a repeated sequence of random tokens, attends from a
+ * token's second occurrence [A] to the token that followed its first occurrence [B] and copies
+ * it: "[A][B] … [A] → [B]". It needs two layers: a previous-token head in layer 1 writes "the
+ * token before me was A" into each position, and the induction head in layer 2 uses that as
+ * its key (K-composition; Elhage et al. 2021, "A Mathematical Framework for Transformer
+ * Circuits", §"Two-Layer Attention-Only Transformers"). A one-layer attention-only model cannot
+ * form it; Olsson et al. (§3, Argument 1) see it appear in a sudden "phase change" during
+ * training, together with the drop of the loss on repeated tokens.
+ *
+ * The data: sequences [⟨bos⟩, f … , r₁ … r_L, r₁ … r_L, f …] of random tokens (uniform over the
+ * vocabulary without ⟨bos⟩), the segment's start and length L drawn per sequence so that no
+ * position offset can stand in for the repeat, and random filler f up to a fixed length.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Tensor2D } from "../tf_types.ts";
+import { makeRng } from "../tensor.ts";
+import {
+  type AnyGPTParams,
+  type AttentionOnlyConfig,
+  disposeGPT,
+  type GPTConfig,
+  gptConfig,
+  gptForward,
+  gptParameters,
+  initGPT,
+} from "../gpt.ts";
+import { crossEntropy } from "../objectives.ts";
+import { createOptimizer, fit } from "../train.ts";
+
+/**
+ * A sequence in which the segment tokens[start … start + length − 1] repeats: every position
+ * q in start + length … end − 1 holds the token L positions before it.
+ */
+export interface RepeatedSequence {
+  /** The token ids. */
+  tokens: number[];
+  /** Where the first copy of the segment starts. */
+  start: number;
+  /** The segment length L: the second copy starts at start + L. */
+  length: number;
+  /** Where the repeats end (exclusive): start + 2L for two copies. */
+  end: number;
+}
+
+/** Options of {@link repeatedSequences}. */
+export interface RepeatedSequenceOptions {
+  /** How many sequences. */
+  count: number;
+  /** The length of every sequence. */
+  total: number;
+  /** The shortest segment L (each sequence draws one uniformly). */
+  minLength: number;
+  /** The longest segment L; 1 + 2·maxLength must fit in `total`. */
+  maxLength: number;
+  /** The ids random tokens are drawn from (uniformly). */
+  tokens: readonly number[];
+  /** A first token, e.g. ⟨bos⟩ (none when undefined). */
+  bos?: number;
+  /** The seed. */
+  seed: number;
+  /** Start the segment right after `bos` (no random prefix). */
+  fixedStart?: boolean;
+  /** Repeat the segment until the sequence is full, not just twice. */
+  fill?: boolean;
+}
+
+/**
+ * Repeated random sequences: [bos, f₁ … f_k, r₁ … r_L, r₁ … r_L, f …] with r and f drawn
+ * uniformly from `tokens`, L uniform in minLength … maxLength and the prefix length k uniform
+ * in 0 … total − 1 − 2L (0 with `fixedStart`); with `fill`, the segment repeats (r₁ … r_L,
+ * r₁ …) to the end instead of the filler f after it. Where the segment starts and how long it
+ * is vary, so no position offset can stand in for the repeat: only the tokens tell.
+ * Reproducible from `seed`. Throws when the segments cannot fit.
+ */
+export function repeatedSequences(opts: RepeatedSequenceOptions): RepeatedSequence[] {
+  const { count, total, minLength, maxLength, tokens, bos, seed } = opts;
+  const first = bos === undefined ? 0 : 1;
+  if (!(Number.isInteger(minLength) && minLength >= 1 && maxLength >= minLength)) {
+    throw new Error(
+      `repeatedSequences: need 1 ≤ minLength ≤ maxLength, got ${minLength} and ${maxLength}`,
+    );
+  }
+  if (first + 2 * maxLength > total) {
+    throw new Error(
+      `repeatedSequences: ${first} + 2·maxLength (${maxLength}) exceeds total ${total}`,
+    );
+  }
+  if (tokens.length < 2) throw new Error("repeatedSequences: need at least 2 tokens to draw");
+  const rng = makeRng(seed);
+  const draw = () => tokens[Math.floor(rng() * tokens.length)];
+  const random = (n: number) => Array.from({ length: n }, draw);
+  return Array.from({ length: count }, () => {
+    const L = minLength + Math.floor(rng() * (maxLength - minLength + 1));
+    const start = first + (opts.fixedStart ? 0 : Math.floor(rng() * (total - first - 2 * L + 1)));
+    const segment = random(L);
+    const out = [...(bos === undefined ? [] : [bos]), ...random(start - first)];
+    const end = opts.fill ? total : start + 2 * L;
+    for (let q = start; q < end; q++) out.push(segment[(q - start) % L]);
+    out.push(...random(total - end));
+    return { tokens: out, start, length: L, end };
+  });
+}
+
+/** One attention pattern [T_q][T_k] per sequence and head: weights[b][h][i][j]. */
+type Weights = number[][][][];
+
+function toArray(weights: Tensor | Weights): Weights {
+  return Array.isArray(weights) ? weights : weights.arraySync() as Weights;
+}
+
+/**
+ * Each head's induction score (Olsson et al. 2022, §2: an induction head attends from a
+ * token's repeat to the token after its previous occurrence): the mean attention weight
+ *
+ *   score_h = mean over b and q = s_b + L_b … e_b − 1 of A_h[b][q][q − L_b + 1]
+ *
+ * (s_b the segment's start, L_b its length, e_b where the repeats end), for attention weights
+ * [B, h, T, T] of `sequences` (one per row b). A perfect induction head scores 1; a head
+ * spreading its attention uniformly over the q + 1 keys it may see scores the mean of 1/(q + 1).
+ */
+export function inductionScore(
+  weights: Tensor | Weights,
+  sequences: readonly RepeatedSequence[],
+): number[] {
+  const w = toArray(weights);
+  checkRows(w, sequences, "inductionScore");
+  return w[0].map((_, h) => {
+    let sum = 0, n = 0;
+    sequences.forEach(({ start, length: L, end }, b) => {
+      for (let q = start + L; q < Math.min(end, w[b][h].length); q++) {
+        sum += w[b][h][q][q - L + 1];
+        n++;
+      }
+    });
+    return sum / n;
+  });
+}
+
+/**
+ * Each head's previous-token score: the mean attention weight from each position to the one
+ * before it, score_h = mean over b and q = 1 … T − 1 of A_h[b][q][q − 1] — the layer-1 half of
+ * an induction circuit (Elhage et al. 2021, §"Two-Layer Attention-Only Transformers").
+ */
+export function previousTokenScore(weights: Tensor | Weights): number[] {
+  const w = toArray(weights);
+  return w[0].map((_, h) => {
+    let sum = 0, n = 0;
+    for (const row of w) {
+      for (let q = 1; q < row[h].length; q++) {
+        sum += row[h][q][q - 1];
+        n++;
+      }
+    }
+    return sum / n;
+  });
+}
+
+function checkRows(w: Weights, sequences: readonly RepeatedSequence[], fn: string): void {
+  if (w.length !== sequences.length) {
+    throw new Error(`${fn}: ${w.length} attention rows for ${sequences.length} sequences`);
+  }
+}
+
+/** The loss on the segment's first copy and on its repeats (see {@link repeatLosses}). */
+export interface RepeatLosses {
+  /** Mean −log P of r₂ … r_L in the first copy (random: ≈ ln of the number of tokens). */
+  firstHalf: number;
+  /** Mean −log P of the tokens of the repeats (predictable by copying). */
+  repeatedHalf: number;
+}
+
+/**
+ * The model's loss on the segment's first copy and on its repeats: the mean of
+ * −log P(tokens[q + 1] ∣ tokens[0 … q]) over q = s … s + L − 2 (predicting r₂ … r_L the first
+ * time, which nothing before announces) and over q = s + L … e − 2 (predicting each repeated
+ * token, announced by the token before it), averaged over the sequences. Olsson et al. 2022
+ * (§2, "in-context learning score") measure the same effect as the loss late in the context
+ * minus the loss early; a model that copies from its context drives `repeatedHalf` far below
+ * `firstHalf`.
+ */
+export function repeatLosses(
+  p: AnyGPTParams,
+  config: GPTConfig,
+  sequences: readonly RepeatedSequence[],
+): RepeatLosses {
+  const logProbs = tf.tidy(() => {
+    const ids = tf.tensor2d(sequences.map((s) => s.tokens), undefined, "int32");
+    return tf.logSoftmax(gptForward(p, config, ids).logits).arraySync() as number[][][];
+  });
+  let first = 0, repeated = 0, nFirst = 0, nRepeated = 0;
+  sequences.forEach(({ tokens, start, length: L, end }, b) => {
+    for (let q = start; q + 1 < end; q++) {
+      if (q === start + L - 1) continue; // predicts the second copy's r₁: not yet a repeat
+      const nll = -logProbs[b][q][tokens[q + 1]];
+      if (q < start + L) [first, nFirst] = [first + nll, nFirst + 1];
+      else [repeated, nRepeated] = [repeated + nll, nRepeated + 1];
+    }
+  });
+  return { firstHalf: first / nFirst, repeatedHalf: repeated / nRepeated };
+}
+
+/** One head's scores (see {@link headScores}). */
+export interface HeadScore {
+  /** The block, 0-based. */
+  layer: number;
+  /** The head, 0-based. */
+  head: number;
+  /** {@link inductionScore}. */
+  induction: number;
+  /** {@link previousTokenScore}. */
+  previousToken: number;
+}
+
+/**
+ * Every head's induction and previous-token scores on `sequences`, from one traced forward
+ * pass of any GPT (trained here, or the base model), sorted by induction score, highest first.
+ */
+export function headScores(
+  p: AnyGPTParams,
+  config: GPTConfig,
+  sequences: readonly RepeatedSequence[],
+): HeadScore[] {
+  const ids = tf.tensor2d(sequences.map((s) => s.tokens), undefined, "int32");
+  const { logits, attention } = gptForward(p, config, ids, { trace: true });
+  const scores = attention!.flatMap((w, layer) => {
+    const a = w.arraySync() as Weights;
+    const induction = inductionScore(a, sequences), previous = previousTokenScore(a);
+    return induction.map((s, head) => ({
+      layer,
+      head,
+      induction: s,
+      previousToken: previous[head],
+    }));
+  });
+  tf.dispose([ids, logits, ...attention!]);
+  return scores.sort((a, b) => b.induction - a.induction);
+}
+
+/** Options of {@link findInductionHeads}. */
+export interface FindInductionOptions {
+  /** The token ids to draw the random segments from (e.g. a vocabulary without specials). */
+  tokens: readonly number[];
+  /** A first token, e.g. ⟨bos⟩, or none. */
+  bos?: number;
+  /** Sequences (default 16). */
+  count?: number;
+  /** Segment length L (default: the longest that fits twice in the context, at most 24). */
+  length?: number;
+  /** The seed (default 0). */
+  seed?: number;
+}
+
+/**
+ * The heads of any GPT ranked by induction score on repeated random sequences drawn from its
+ * vocabulary, [bos, r₁ … r_L, r₁ … r_L] (Olsson et al. 2022, §2: the random tokens make the
+ * repeat the only way to predict the second copy). Also the losses on the first and the
+ * repeated copy ({@link repeatLosses}). For a pretrained base model: pass its vocabulary's
+ * ordinary ids as `tokens`.
+ */
+export function findInductionHeads(
+  p: AnyGPTParams,
+  config: GPTConfig,
+  opts: FindInductionOptions,
+): { heads: HeadScore[]; losses: RepeatLosses; sequences: RepeatedSequence[] } {
+  const start = opts.bos === undefined ? 0 : 1;
+  const L = opts.length ?? Math.min(24, Math.floor((config.contextLength - start) / 2));
+  const sequences = repeatedSequences({
+    count: opts.count ?? 16,
+    total: start + 2 * L,
+    minLength: L,
+    maxLength: L,
+    fixedStart: true,
+    tokens: opts.tokens,
+    bos: opts.bos,
+    seed: opts.seed ?? 0,
+  });
+  return {
+    heads: headScores(p, config, sequences),
+    losses: repeatLosses(p, config, sequences),
+    sequences,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Training the attention-only models
+// ---------------------------------------------------------------------------------------
+
+/** The settings of {@link trainInduction}. */
+export interface InductionSettings {
+  /** Vocabulary size V; id 0 is ⟨bos⟩, the random tokens are 1 … V − 1. */
+  vocabSize: number;
+  /** Sequence length (the context length of the model). */
+  total: number;
+  /** Segment lengths L drawn per sequence. */
+  minLength: number;
+  /** Longest segment. */
+  maxLength: number;
+  /** Repeat the segment to the end of the sequence (more repeats to learn from) or twice. */
+  fill: boolean;
+  /** Model width d_model. */
+  dModel: number;
+  /** Heads per layer. */
+  heads: number;
+  /** Training steps. */
+  steps: number;
+  /** Sequences per step. */
+  batchSize: number;
+  /** Adam's learning rate. */
+  learningRate: number;
+  /** Measure the scores and losses every this many steps. */
+  every: number;
+  /** Held-out sequences for the measurements. */
+  evalCount: number;
+  /** The seed of the model and of the data. */
+  seed: number;
+}
+
+/**
+ * The chapter's settings: quick mode (tests) trains for seconds, full mode ≤ ~90 s on 2 cores.
+ * The model is small (d_model 32, 2 heads) and the vocabulary large enough (V = 32) that
+ * chance repeats inside a segment are rare.
+ */
+export function inductionSettings(quick: boolean): InductionSettings {
+  return {
+    vocabSize: 32,
+    total: 25,
+    minLength: 6,
+    maxLength: 12,
+    fill: true,
+    dModel: 32,
+    heads: 2,
+    steps: quick ? 300 : 1500,
+    batchSize: 32,
+    learningRate: 3e-3,
+    every: quick ? 25 : 50,
+    evalCount: 64,
+    seed: 1,
+  };
+}
+
+/** The attention-only pre-LN GPT of `layers` layers for these settings. */
+export function inductionConfig(s: InductionSettings, layers: number): AttentionOnlyConfig {
+  return {
+    ...gptConfig({
+      name: `attention-only, ${layers} layer${layers === 1 ? "" : "s"}`,
+      vocabSize: s.vocabSize,
+      contextLength: s.total,
+      layers,
+      heads: s.heads,
+      dModel: s.dModel,
+    }),
+    feedForward: false,
+  };
+}
+
+/** One measurement during {@link trainInduction}. */
+export interface InductionPoint {
+  /** Steps taken. */
+  step: number;
+  /** The highest induction score of any head. */
+  inductionScore: number;
+  /** {@link repeatLosses} on the held-out sequences. */
+  losses: RepeatLosses;
+}
+
+/** What {@link trainInduction} returns. */
+export interface InductionRun {
+  /** The model's config. */
+  config: AttentionOnlyConfig;
+  /** The trained parameters (the caller disposes them with `disposeGPT`). */
+  params: AnyGPTParams;
+  /** Scores and losses at step 0 and every `every` steps. */
+  history: InductionPoint[];
+  /** Every head's scores at the end, highest induction score first. */
+  heads: HeadScore[];
+  /** The held-out sequences the scores were measured on. */
+  evalSequences: RepeatedSequence[];
+}
+
+/**
+ * Trains an attention-only GPT of `layers` layers on repeated random sequences with the
+ * language-modelling loss over every position (Adam, `settings.learningRate`), measuring
+ * every `every` steps the highest induction score and the first/repeated-copy losses on
+ * held-out sequences — the curves of Olsson et al. 2022's phase change (§3, Figure 4, in
+ * miniature). `onPoint` sees each measurement as it is made.
+ */
+export async function trainInduction(
+  s: InductionSettings,
+  layers: number,
+  onPoint?: (point: InductionPoint) => void | Promise<void>,
+): Promise<InductionRun> {
+  const config = inductionConfig(s, layers);
+  const params = initGPT(config, s.seed);
+  const tokens = Array.from({ length: s.vocabSize - 1 }, (_, i) => i + 1);
+  const data = (count: number, seed: number) =>
+    repeatedSequences({
+      count,
+      total: s.total,
+      minLength: s.minLength,
+      maxLength: s.maxLength,
+      tokens,
+      bos: 0,
+      seed,
+      fill: s.fill,
+    });
+  const evalSequences = data(s.evalCount, s.seed + 1_000_003);
+  const history: InductionPoint[] = [];
+  const measure = async (step: number) => {
+    const heads = headScores(params, config, evalSequences);
+    const point = {
+      step,
+      inductionScore: heads[0].induction,
+      losses: repeatLosses(params, config, evalSequences),
+    };
+    history.push(point);
+    await onPoint?.(point);
+  };
+  await measure(0);
+  const optimizer = createOptimizer({ learningRate: s.learningRate });
+  try {
+    await fit({
+      variables: gptParameters(params),
+      steps: s.steps,
+      optimizer,
+      loss: (step) => {
+        const rows = data(s.batchSize, s.seed * 7919 + step).map((q) => q.tokens);
+        const inputs = tf.tensor2d(rows.map((r) => r.slice(0, -1)), undefined, "int32");
+        const targets = tf.tensor2d(rows.map((r) => r.slice(1)), undefined, "int32");
+        return crossEntropy(gptForward(params, config, inputs as Tensor2D).logits, targets);
+      },
+      evaluate: {
+        every: s.every,
+        fn: async () => {
+          await measure(optimizer.step);
+          return history[history.length - 1].losses.repeatedHalf;
+        },
+      },
+    });
+  } catch (e) {
+    disposeGPT(params);
+    throw e;
+  } finally {
+    optimizer.dispose();
+  }
+  return {
+    config,
+    params,
+    history,
+    heads: headScores(params, config, evalSequences),
+    evalSequences,
+  };
+}
+
+/**
+ * The step of the phase change in a run's history: the first measurement at which the repeated
+ * copy's loss has fallen by half of its total fall (from the first measurement to the lowest),
+ * or undefined when it never fell by more than `minDrop` nats.
+ */
+export function phaseChangeStep(
+  history: readonly InductionPoint[],
+  minDrop = 0.5,
+): number | undefined {
+  if (history.length === 0) return undefined;
+  const first = history[0].losses.repeatedHalf;
+  const lowest = Math.min(...history.map((h) => h.losses.repeatedHalf));
+  if (first - lowest <= minDrop) return undefined;
+  return history.find((h) => h.losses.repeatedHalf <= first - (first - lowest) / 2)!.step;
+}

@@ -12,9 +12,10 @@
  * form it; Olsson et al. (§3, Argument 1) see it appear in a sudden "phase change" during
  * training, together with the drop of the loss on repeated tokens.
  *
- * The data: sequences [⟨bos⟩, f … , r₁ … r_L, r₁ … r_L, f …] of random tokens (uniform over the
- * vocabulary without ⟨bos⟩), the segment's start and length L drawn per sequence so that no
- * position offset can stand in for the repeat, and random filler f up to a fixed length.
+ * The data: random tokens in which, after a random prefix, a random segment of random length
+ * repeats until the sequence ends ({@link periodicRepeats}), so that no position offset can
+ * stand in for the repeat; and, to find induction heads in any model, the classic [⟨bos⟩,
+ * r₁ … r_L, r₁ … r_L] ({@link repeatedSequences}).
  *
  * @module
  */
@@ -34,77 +35,111 @@ import {
 import { crossEntropy } from "../objectives.ts";
 import { createOptimizer, fit } from "../train.ts";
 
-/**
- * A sequence in which the segment tokens[start … start + length − 1] repeats: every position
- * q in start + length … end − 1 holds the token L positions before it.
- */
+/** A segment that occurs twice: tokens[first … first + length − 1] = tokens[second … ]. */
+export interface Repeat {
+  /** Where the segment's first occurrence starts. */
+  first: number;
+  /** Where its repeat starts (≥ first + length: the two do not overlap). */
+  second: number;
+  /** The segment's length. */
+  length: number;
+}
+
+/** A token sequence and the segments that repeat in it. */
 export interface RepeatedSequence {
   /** The token ids. */
   tokens: number[];
-  /** Where the first copy of the segment starts. */
-  start: number;
-  /** The segment length L: the second copy starts at start + L. */
-  length: number;
-  /** Where the repeats end (exclusive): start + 2L for two copies. */
-  end: number;
+  /** The repeated segments. */
+  repeats: Repeat[];
 }
 
-/** Options of {@link repeatedSequences}. */
-export interface RepeatedSequenceOptions {
+/** Options shared by {@link repeatedSequences} and {@link scatteredRepeats}. */
+export interface RandomSequenceOptions {
   /** How many sequences. */
   count: number;
   /** The length of every sequence. */
   total: number;
-  /** The shortest segment L (each sequence draws one uniformly). */
-  minLength: number;
-  /** The longest segment L; 1 + 2·maxLength must fit in `total`. */
-  maxLength: number;
   /** The ids random tokens are drawn from (uniformly). */
   tokens: readonly number[];
   /** A first token, e.g. ⟨bos⟩ (none when undefined). */
   bos?: number;
   /** The seed. */
   seed: number;
-  /** Start the segment right after `bos` (no random prefix). */
-  fixedStart?: boolean;
-  /** Repeat the segment until the sequence is full, not just twice. */
-  fill?: boolean;
+}
+
+function checkTokens(tokens: readonly number[], fn: string): void {
+  if (tokens.length < 2) throw new Error(`${fn}: need at least 2 tokens to draw from`);
 }
 
 /**
- * Repeated random sequences: [bos, f₁ … f_k, r₁ … r_L, r₁ … r_L, f …] with r and f drawn
- * uniformly from `tokens`, L uniform in minLength … maxLength and the prefix length k uniform
- * in 0 … total − 1 − 2L (0 with `fixedStart`); with `fill`, the segment repeats (r₁ … r_L,
- * r₁ …) to the end instead of the filler f after it. Where the segment starts and how long it
- * is vary, so no position offset can stand in for the repeat: only the tokens tell.
- * Reproducible from `seed`. Throws when the segments cannot fit.
+ * The classic test sequences of Olsson et al. 2022 (§2): [bos, r₁ … r_L, r₁ … r_L] with r drawn
+ * uniformly from `tokens`, L = ⌊(total − 1)/2⌋ (without bos: ⌊total/2⌋; an odd total leaves one
+ * random token at the end). The second copy is predictable only by copying from the first.
  */
-export function repeatedSequences(opts: RepeatedSequenceOptions): RepeatedSequence[] {
-  const { count, total, minLength, maxLength, tokens, bos, seed } = opts;
+export function repeatedSequences(opts: RandomSequenceOptions): RepeatedSequence[] {
+  const { count, total, tokens, bos, seed } = opts;
+  checkTokens(tokens, "repeatedSequences");
+  const first = bos === undefined ? 0 : 1;
+  const L = Math.floor((total - first) / 2);
+  if (L < 1) throw new Error(`repeatedSequences: total ${total} leaves no room for a segment`);
+  const rng = makeRng(seed);
+  const draw = () => tokens[Math.floor(rng() * tokens.length)];
+  return Array.from({ length: count }, () => {
+    const segment = Array.from({ length: L }, draw);
+    const tail = Array.from({ length: total - first - 2 * L }, draw);
+    return {
+      tokens: [...(bos === undefined ? [] : [bos]), ...segment, ...segment, ...tail],
+      repeats: [{ first, second: first + L, length: L }],
+    };
+  });
+}
+
+/** Options of {@link periodicRepeats}. */
+export interface PeriodicRepeatOptions extends RandomSequenceOptions {
+  /** The shortest segment L. */
+  minLength: number;
+  /** The longest segment L (1 + 2·maxLength must fit in `total`). */
+  maxLength: number;
+}
+
+/**
+ * Random sequences [bos, f₁ … f_k, r₁ … r_L, r₁ … r_L, r₁ …] in which, after a random prefix of
+ * k tokens, a random segment of L tokens repeats until the sequence ends; L is uniform in
+ * minLength … maxLength and k in 0 … total − 1 − 2L, drawn per sequence, so that no fixed
+ * position offset can stand in for the repeat (with a fixed L or start, a 1-layer model learns
+ * to copy from a guessed offset instead). Each copy is a {@link Repeat} of the one before it.
+ * Reproducible from `seed`; throws when two copies cannot fit.
+ */
+export function periodicRepeats(opts: PeriodicRepeatOptions): RepeatedSequence[] {
+  const { count, total, tokens, bos, seed, minLength, maxLength } = opts;
+  checkTokens(tokens, "periodicRepeats");
   const first = bos === undefined ? 0 : 1;
   if (!(Number.isInteger(minLength) && minLength >= 1 && maxLength >= minLength)) {
     throw new Error(
-      `repeatedSequences: need 1 ≤ minLength ≤ maxLength, got ${minLength} and ${maxLength}`,
+      `periodicRepeats: need 1 ≤ minLength ≤ maxLength, got ${minLength} and ${maxLength}`,
     );
   }
   if (first + 2 * maxLength > total) {
     throw new Error(
-      `repeatedSequences: ${first} + 2·maxLength (${maxLength}) exceeds total ${total}`,
+      `periodicRepeats: ${first} + 2·maxLength (${maxLength}) exceeds total ${total}`,
     );
   }
-  if (tokens.length < 2) throw new Error("repeatedSequences: need at least 2 tokens to draw");
   const rng = makeRng(seed);
   const draw = () => tokens[Math.floor(rng() * tokens.length)];
-  const random = (n: number) => Array.from({ length: n }, draw);
   return Array.from({ length: count }, () => {
     const L = minLength + Math.floor(rng() * (maxLength - minLength + 1));
-    const start = first + (opts.fixedStart ? 0 : Math.floor(rng() * (total - first - 2 * L + 1)));
-    const segment = random(L);
-    const out = [...(bos === undefined ? [] : [bos]), ...random(start - first)];
-    const end = opts.fill ? total : start + 2 * L;
-    for (let q = start; q < end; q++) out.push(segment[(q - start) % L]);
-    out.push(...random(total - end));
-    return { tokens: out, start, length: L, end };
+    const start = first + Math.floor(rng() * (total - first - 2 * L + 1));
+    const segment = Array.from({ length: L }, draw);
+    const out = [
+      ...(bos === undefined ? [] : [bos]),
+      ...Array.from({ length: start - first }, draw),
+    ];
+    for (let q = start; q < total; q++) out.push(segment[(q - start) % L]);
+    const repeats: Repeat[] = [];
+    for (let second = start + L; second < total; second += L) {
+      repeats.push({ first: second - L, second, length: Math.min(L, total - second) });
+    }
+    return { tokens: out, repeats };
   });
 }
 
@@ -119,11 +154,13 @@ function toArray(weights: Tensor | Weights): Weights {
  * Each head's induction score (Olsson et al. 2022, §2: an induction head attends from a
  * token's repeat to the token after its previous occurrence): the mean attention weight
  *
- *   score_h = mean over b and q = s_b + L_b … e_b − 1 of A_h[b][q][q − L_b + 1]
+ *   score_h = mean over the sequences b, their repeats (f, s, ℓ) and i = 0 … ℓ − 1 of
+ *             A_h[b][s + i][f + i + 1]
  *
- * (s_b the segment's start, L_b its length, e_b where the repeats end), for attention weights
- * [B, h, T, T] of `sequences` (one per row b). A perfect induction head scores 1; a head
- * spreading its attention uniformly over the q + 1 keys it may see scores the mean of 1/(q + 1).
+ * (query: the i-th token of the repeat at s; key: the token after that token's first
+ * occurrence at f + i), for attention weights [B, h, T, T] of `sequences` (one per row b). A
+ * perfect induction head scores 1; a head spreading its attention uniformly over the q + 1
+ * keys it may see scores the mean of 1/(q + 1).
  */
 export function inductionScore(
   weights: Tensor | Weights,
@@ -133,10 +170,12 @@ export function inductionScore(
   checkRows(w, sequences, "inductionScore");
   return w[0].map((_, h) => {
     let sum = 0, n = 0;
-    sequences.forEach(({ start, length: L, end }, b) => {
-      for (let q = start + L; q < Math.min(end, w[b][h].length); q++) {
-        sum += w[b][h][q][q - L + 1];
-        n++;
+    sequences.forEach(({ repeats }, b) => {
+      for (const { first, second, length } of repeats) {
+        for (let i = 0; i < length && second + i < w[b][h].length; i++) {
+          sum += w[b][h][second + i][first + i + 1];
+          n++;
+        }
       }
     });
     return sum / n;
@@ -168,22 +207,22 @@ function checkRows(w: Weights, sequences: readonly RepeatedSequence[], fn: strin
   }
 }
 
-/** The loss on the segment's first copy and on its repeats (see {@link repeatLosses}). */
+/** The loss on segments' first occurrences and on their repeats (see {@link repeatLosses}). */
 export interface RepeatLosses {
-  /** Mean −log P of r₂ … r_L in the first copy (random: ≈ ln of the number of tokens). */
+  /** Mean −log P of the first occurrences' tokens (random: ≈ ln of the number of tokens). */
   firstHalf: number;
-  /** Mean −log P of the tokens of the repeats (predictable by copying). */
+  /** Mean −log P of the same tokens in the repeats (predictable by copying). */
   repeatedHalf: number;
 }
 
 /**
- * The model's loss on the segment's first copy and on its repeats: the mean of
- * −log P(tokens[q + 1] ∣ tokens[0 … q]) over q = s … s + L − 2 (predicting r₂ … r_L the first
- * time, which nothing before announces) and over q = s + L … e − 2 (predicting each repeated
- * token, announced by the token before it), averaged over the sequences. Olsson et al. 2022
- * (§2, "in-context learning score") measure the same effect as the loss late in the context
- * minus the loss early; a model that copies from its context drives `repeatedHalf` far below
- * `firstHalf`.
+ * The model's loss on the same tokens in a segment's first occurrence and in its repeat: the
+ * mean of −log P(tokens[q + 1] ∣ tokens[0 … q]) over q = f … f + ℓ − 2 (predicting the
+ * segment's 2nd … ℓ-th token the first time, which nothing before announces; tokens that are
+ * themselves repeats are left out) and over q = s … s + ℓ − 2 (the same tokens in the repeat,
+ * announced by the token before each), for every repeat (f, s, ℓ) of every sequence. Olsson et al. 2022 (§2, "in-context learning
+ * score") measure the same effect as the loss late in the context minus the loss early; a
+ * model that copies from its context drives `repeatedHalf` far below `firstHalf`.
  */
 export function repeatLosses(
   p: AnyGPTParams,
@@ -195,12 +234,19 @@ export function repeatLosses(
     return tf.logSoftmax(gptForward(p, config, ids).logits).arraySync() as number[][][];
   });
   let first = 0, repeated = 0, nFirst = 0, nRepeated = 0;
-  sequences.forEach(({ tokens, start, length: L, end }, b) => {
-    for (let q = start; q + 1 < end; q++) {
-      if (q === start + L - 1) continue; // predicts the second copy's r₁: not yet a repeat
-      const nll = -logProbs[b][q][tokens[q + 1]];
-      if (q < start + L) [first, nFirst] = [first + nll, nFirst + 1];
-      else [repeated, nRepeated] = [repeated + nll, nRepeated + 1];
+  sequences.forEach(({ tokens, repeats }, b) => {
+    const copied = new Set(
+      repeats.flatMap(({ second, length }) => Array.from({ length }, (_, i) => second + i)),
+    );
+    for (const { first: f, second: s, length } of repeats) {
+      for (let i = 0; i + 1 < length; i++) {
+        if (!copied.has(f + i + 1)) {
+          first -= logProbs[b][f + i][tokens[f + i + 1]];
+          nFirst++;
+        }
+        repeated -= logProbs[b][s + i][tokens[s + i + 1]];
+        nRepeated++;
+      }
     }
   });
   return { firstHalf: first / nFirst, repeatedHalf: repeated / nRepeated };
@@ -251,32 +297,29 @@ export interface FindInductionOptions {
   bos?: number;
   /** Sequences (default 16). */
   count?: number;
-  /** Segment length L (default: the longest that fits twice in the context, at most 24). */
-  length?: number;
+  /** Sequence length (default: the context length, at most 1 + 2·24). */
+  total?: number;
   /** The seed (default 0). */
   seed?: number;
 }
 
 /**
  * The heads of any GPT ranked by induction score on repeated random sequences drawn from its
- * vocabulary, [bos, r₁ … r_L, r₁ … r_L] (Olsson et al. 2022, §2: the random tokens make the
- * repeat the only way to predict the second copy). Also the losses on the first and the
- * repeated copy ({@link repeatLosses}). For a pretrained base model: pass its vocabulary's
- * ordinary ids as `tokens`.
+ * vocabulary, [bos, r₁ … r_L, r₁ … r_L] ({@link repeatedSequences}; Olsson et al. 2022, §2: the
+ * random tokens make the repeat the only way to predict the second copy). Also the losses on
+ * the first and the repeated copy ({@link repeatLosses}). For a pretrained base model: pass its
+ * vocabulary's ordinary ids as `tokens`.
  */
 export function findInductionHeads(
   p: AnyGPTParams,
   config: GPTConfig,
   opts: FindInductionOptions,
 ): { heads: HeadScore[]; losses: RepeatLosses; sequences: RepeatedSequence[] } {
-  const start = opts.bos === undefined ? 0 : 1;
-  const L = opts.length ?? Math.min(24, Math.floor((config.contextLength - start) / 2));
+  const total = opts.total ??
+    Math.min(config.contextLength, (opts.bos === undefined ? 0 : 1) + 2 * 24);
   const sequences = repeatedSequences({
     count: opts.count ?? 16,
-    total: start + 2 * L,
-    minLength: L,
-    maxLength: L,
-    fixedStart: true,
+    total,
     tokens: opts.tokens,
     bos: opts.bos,
     seed: opts.seed ?? 0,
@@ -298,12 +341,10 @@ export interface InductionSettings {
   vocabSize: number;
   /** Sequence length (the context length of the model). */
   total: number;
-  /** Segment lengths L drawn per sequence. */
+  /** The shortest segment ({@link periodicRepeats}). */
   minLength: number;
-  /** Longest segment. */
+  /** The longest segment. */
   maxLength: number;
-  /** Repeat the segment to the end of the sequence (more repeats to learn from) or twice. */
-  fill: boolean;
   /** Model width d_model. */
   dModel: number;
   /** Heads per layer. */
@@ -333,13 +374,12 @@ export function inductionSettings(quick: boolean): InductionSettings {
     total: 25,
     minLength: 6,
     maxLength: 12,
-    fill: true,
     dModel: 32,
     heads: 2,
-    steps: quick ? 300 : 1500,
+    steps: quick ? 300 : 3500,
     batchSize: 32,
     learningRate: 3e-3,
-    every: quick ? 25 : 50,
+    every: quick ? 25 : 100,
     evalCount: 64,
     seed: 1,
   };
@@ -400,7 +440,7 @@ export async function trainInduction(
   const params = initGPT(config, s.seed);
   const tokens = Array.from({ length: s.vocabSize - 1 }, (_, i) => i + 1);
   const data = (count: number, seed: number) =>
-    repeatedSequences({
+    periodicRepeats({
       count,
       total: s.total,
       minLength: s.minLength,
@@ -408,7 +448,6 @@ export async function trainInduction(
       tokens,
       bos: 0,
       seed,
-      fill: s.fill,
     });
   const evalSequences = data(s.evalCount, s.seed + 1_000_003);
   const history: InductionPoint[] = [];

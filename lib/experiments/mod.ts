@@ -8,7 +8,11 @@
  * - translation.ts — chapter 05: a Chinese → English encoder–decoder, trained and measured;
  * - pretraining.ts — chapter 06: a small GPT pre-trained on Tang poems, against a unigram
  *   baseline, writing quatrains;
- * - finetune_experiment.ts — chapter 08: GPT-1's transfer experiments in miniature.
+ * - finetune_experiment.ts — chapter 08: GPT-1's transfer experiments in miniature;
+ * - induction.ts — chapter 10: induction heads in a 2-layer attention-only GPT (and a 1-layer
+ *   control), their induction and previous-token scores, and a finder for any GPT's;
+ * - sparse_attention.ts — chapter 10: GPT-3's alternating dense and banded attention, counted
+ *   (FLOPs, memory), timed, and trained beside dense and banded-only models.
  *
  * ```ts
  * import { corefConfig, initCorefModel, trainCoref } from "../lib/experiments/mod.ts";
@@ -20,3 +24,5 @@ export * from "./coreference.ts";
 export * from "./translation.ts";
 export * from "./pretraining.ts";
 export * from "./finetune_experiment.ts";
+export * from "./induction.ts";
+export * from "./sparse_attention.ts";

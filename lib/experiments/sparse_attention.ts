@@ -19,6 +19,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor2D } from "../tf_types.ts";
 import { makeRng } from "../tensor.ts";
+import { bandedAttention, causalMask, scaledDotProductAttention } from "../attention.ts";
 import {
   disposeGPT,
   type GPTAttentionPattern,
@@ -166,6 +167,94 @@ export function receptiveField(patterns: readonly GPTAttentionPattern[]): number
     (sum, p) => (p === "dense" ? Infinity : sum + p.window - 1),
     0,
   );
+}
+
+// ---------------------------------------------------------------------------------------
+// Timing
+// ---------------------------------------------------------------------------------------
+
+/** One length's measurement (see {@link timeAttention}). */
+export interface AttentionTiming {
+  /** Sequence length T. */
+  T: number;
+  /** Median forward time of dense causal attention, ms (undefined when skipped). */
+  denseMs?: number;
+  /** Median forward time of banded attention, ms. */
+  bandedMs: number;
+  /** Bytes of the tensors dense attention allocates in one call (tf.memory), when run. */
+  denseBytes?: number;
+  /** Bytes of the tensors banded attention allocates in one call. */
+  bandedBytes: number;
+}
+
+/**
+ * Times one head's attention on random q, k, v [1, T, d] (forward only, the result read back):
+ * `scaledDotProductAttention` under the causal mask (built beforehand) against
+ * `bandedAttention` with `window`, the median of `repeats` runs after one warm-up, and the bytes
+ * each allocates inside one call (the growth of `tf.memory().numBytes` before its tensors are
+ * freed). Dense runs only for T ≤ `denseMax` (its T² scores, weights and mask grow fastest).
+ * A measurement, not a test: times depend on the machine and its load.
+ */
+export function timeAttention(
+  lengths: readonly number[],
+  opts: { window: number; d?: number; repeats?: number; denseMax?: number },
+): AttentionTiming[] {
+  const { window, d = 64, repeats = 3, denseMax = Infinity } = opts;
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const run = (f: () => tf.Tensor): { ms: number; bytes: number } => {
+    const times: number[] = [];
+    let bytes = 0;
+    for (let r = 0; r <= repeats; r++) {
+      tf.tidy(() => {
+        const before = tf.memory().numBytes;
+        const t0 = performance.now();
+        f().dataSync();
+        const ms = performance.now() - t0;
+        bytes = tf.memory().numBytes - before;
+        if (r > 0) times.push(ms);
+      });
+    }
+    return { ms: median(times), bytes };
+  };
+  return lengths.map((T) => {
+    const [q, k, v] = [1, 2, 3].map((seed) => tf.randomNormal([1, T, d], 0, 1, "float32", seed));
+    const banded = run(() => bandedAttention(q, k, v, { window }));
+    let dense: { ms: number; bytes: number } | undefined;
+    if (T <= denseMax) {
+      const mask = causalMask(T);
+      dense = run(() => scaledDotProductAttention(q, k, v, { mask }).output);
+      mask.dispose();
+    }
+    tf.dispose([q, k, v]);
+    return {
+      T,
+      denseMs: dense?.ms,
+      bandedMs: banded.ms,
+      denseBytes: dense?.bytes,
+      bandedBytes: banded.bytes,
+    };
+  });
+}
+
+/**
+ * The least-squares slope of log y against log x: the exponent p of y ∝ xᵖ (≈ 1 for time linear
+ * in T, ≈ 2 for quadratic). Needs at least two points with x, y > 0.
+ */
+export function logLogSlope(xs: readonly number[], ys: readonly number[]): number {
+  if (xs.length !== ys.length || xs.length < 2) {
+    throw new Error(
+      `logLogSlope: need two or more (x, y) pairs, got ${xs.length} and ${ys.length}`,
+    );
+  }
+  if ([...xs, ...ys].some((v) => !(v > 0))) throw new Error("logLogSlope: values must be > 0");
+  const lx = xs.map(Math.log), ly = ys.map(Math.log);
+  const mx = lx.reduce((a, b) => a + b) / lx.length, my = ly.reduce((a, b) => a + b) / ly.length;
+  let num = 0, den = 0;
+  lx.forEach((x, i) => {
+    num += (x - mx) * (ly[i] - my);
+    den += (x - mx) ** 2;
+  });
+  return num / den;
 }
 
 // ---------------------------------------------------------------------------------------

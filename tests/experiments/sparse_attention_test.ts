@@ -5,8 +5,8 @@ import {
   compareAttentionPatterns,
   GPT3_175B_ATTENTION,
   gpt3AttentionCosts,
-  receptiveField,
   recallExamples,
+  receptiveField,
   sparseSettings,
   sparseVariants,
 } from "../../lib/experiments/sparse_attention.ts";

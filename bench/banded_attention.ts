@@ -5,11 +5,11 @@
  * One head, q, k, v [1, T, 64], forward only: `scaledDotProductAttention` under the causal mask
  * (T² scores) against `bandedAttention` with a window of 128 (T·(2·128 − 1) scores), via
  * lib/experiments/sparse_attention.ts's `timeAttention`. Prints each length's median time and
- * the bytes each call allocates (tf.memory), then the log–log slopes: time and memory ∝ Tᵖ with
+ * the peak bytes each call holds (tf.profile), then the log–log slopes: time and memory ∝ Tᵖ with
  * p ≈ 2 for dense and p ≈ 1 for banded (Child et al. 2019, §4; Brown et al. 2020, §2.1).
  *
  * Options: `--window=N` (128), `--repeats=N` (3), `--dense-max=N` (4096: the longest T dense
- * attention runs at; its scores, weights and mask take 3·T²·4 bytes, 201 MB at 4,096).
+ * attention runs at; its scores and weights grow as T², a quarter of a GiB at 4,096).
  *
  * @module
  */
@@ -26,7 +26,7 @@ const backend = await initBackend();
 const window = arg("window", 128), repeats = arg("repeats", 3), denseMax = arg("dense-max", 4096);
 const lengths = [256, 512, 1024, 2048, 4096];
 console.log(`backend: ${backend.description}; one head, d = 64, window ${window}, forward`);
-const rows = timeAttention(lengths, { window, repeats, denseMax });
+const rows = await timeAttention(lengths, { window, repeats, denseMax });
 const mb = (b?: number) => b === undefined ? "—" : (b / 2 ** 20).toFixed(1);
 const ms = (t?: number) => t === undefined ? "—" : t.toFixed(2);
 console.log("T\tdense ms\tbanded ms\tdense MiB\tbanded MiB");

@@ -135,6 +135,7 @@ await show(
 // the induction stripe: the best head's attention on one held-out sequence
 const best = two.heads[0];
 const sample = two.evalSequences[0];
+const period = sample.repeats[0].second - sample.repeats[0].first;
 const stripe = tf.tidy(() => {
   const ids = tf.tensor2d([sample.tokens], undefined, "int32");
   const { attention } = gptForward(two.params, two.config, ids, { trace: true });
@@ -150,15 +151,15 @@ await show(
     y: labels,
     title: `head ${best.layer}.${best.head} (induction score ${
       fmt(best.induction)
-    }) on a sequence whose segment starts at ${sample.start} with length ${sample.length}`,
+    }) on a sequence whose segment starts at ${sample.repeats[0].first} with length ${period}`,
     xTitle: "key (position:token)",
     yTitle: "query",
     colorscale: "sequential",
   }),
   md(
-    `An induction head's stripe runs parallel to the diagonal, ${sample.length - 1} positions ` +
-      `below it: the query at q looks at q − ${sample.length} + 1, the token after the previous ` +
-      `occurrence of its own token.`,
+    `An induction head's stripe runs parallel to the diagonal, ${period - 1} positions below ` +
+      `it: the query at q looks at q − ${period} + 1, the token after the previous occurrence of ` +
+      `its own token.`,
   ),
 );
 disposeGPT(two.params);
@@ -205,7 +206,7 @@ await show(
 
 const lengths = quick ? [256, 512, 1024] : [256, 512, 1024, 2048, 4096];
 const timeWindow = 128;
-const timings = timeAttention(lengths, { window: timeWindow, repeats: quick ? 1 : 3 });
+const timings = await timeAttention(lengths, { window: timeWindow, repeats: quick ? 1 : 3 });
 const denseRows = timings.filter((r) => r.denseMs !== undefined);
 const slopes = {
   denseTime: logLogSlope(denseRows.map((r) => r.T), denseRows.map((r) => r.denseMs!)),

@@ -340,8 +340,11 @@ function runGPT(
   p.blocks.forEach((block, l) => {
     const pattern = config.attention?.[l] ?? "dense";
     const local = pattern === "dense" ? undefined : pattern;
-    // a local layer computes only the band unless a cache or the trace needs [t, start + t]
-    const band = local && start === 0 && !opts.trace ? { window: local.window } : undefined;
+    // a local layer computes only the band unless a cache or the trace needs [t, start + t];
+    // query blocks of at least 64 rows (at most t): fewer, larger products for short windows
+    const band = local && start === 0 && !opts.trace
+      ? { window: local.window, block: Math.min(t, Math.max(local.window, 64)) }
+      : undefined;
     let mask: Tensor | undefined = band ? undefined : dense;
     if (local && !band) {
       if (!localMasks.has(local.window)) {

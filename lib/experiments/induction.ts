@@ -498,17 +498,21 @@ export async function trainInduction(
 }
 
 /**
- * The step of the phase change in a run's history: the first measurement at which the repeated
- * copy's loss has fallen by half of its total fall (from the first measurement to the lowest),
- * or undefined when it never fell by more than `minDrop` nats.
+ * The step of the phase change in a run's history: the end of the interval between two
+ * measurements over which the repeated copy's loss fell the most (Olsson et al. 2022, §3: the
+ * loss on repeated tokens drops abruptly), or undefined when it never fell by more than
+ * `minDrop` nats in total from the first measurement to the lowest.
  */
 export function phaseChangeStep(
   history: readonly InductionPoint[],
   minDrop = 0.5,
 ): number | undefined {
-  if (history.length === 0) return undefined;
-  const first = history[0].losses.repeatedHalf;
-  const lowest = Math.min(...history.map((h) => h.losses.repeatedHalf));
-  if (first - lowest <= minDrop) return undefined;
-  return history.find((h) => h.losses.repeatedHalf <= first - (first - lowest) / 2)!.step;
+  if (history.length < 2) return undefined;
+  const losses = history.map((h) => h.losses.repeatedHalf);
+  if (losses[0] - Math.min(...losses) <= minDrop) return undefined;
+  let best = 1;
+  for (let i = 2; i < losses.length; i++) {
+    if (losses[i - 1] - losses[i] > losses[best - 1] - losses[best]) best = i;
+  }
+  return history[best].step;
 }

@@ -181,59 +181,57 @@ export interface AttentionTiming {
   denseMs?: number;
   /** Median forward time of banded attention, ms. */
   bandedMs: number;
-  /** Bytes of the tensors dense attention allocates in one call (tf.memory), when run. */
+  /** Peak bytes of the tensors dense attention holds during one call (tf.profile), when run. */
   denseBytes?: number;
-  /** Bytes of the tensors banded attention allocates in one call. */
+  /** Peak bytes of the tensors banded attention holds during one call. */
   bandedBytes: number;
 }
 
 /**
  * Times one head's attention on random q, k, v [1, T, d] (forward only, the result read back):
  * `scaledDotProductAttention` under the causal mask (built beforehand) against
- * `bandedAttention` with `window`, the median of `repeats` runs after one warm-up, and the bytes
- * each allocates inside one call (the growth of `tf.memory().numBytes` before its tensors are
- * freed). Dense runs only for T ≤ `denseMax` (its T² scores, weights and mask grow fastest).
- * A measurement, not a test: times depend on the machine and its load.
+ * `bandedAttention` with `window`, the median of `repeats` runs after one warm-up; and the
+ * peak bytes of tensors each holds during one call, above what was allocated before it
+ * (`tf.profile`'s peakBytes). Dense runs only for T ≤ `denseMax` (its T² scores and weights
+ * grow fastest). A measurement, not a test: times depend on the machine and its load.
  */
-export function timeAttention(
+export async function timeAttention(
   lengths: readonly number[],
   opts: { window: number; d?: number; repeats?: number; denseMax?: number },
-): AttentionTiming[] {
+): Promise<AttentionTiming[]> {
   const { window, d = 64, repeats = 3, denseMax = Infinity } = opts;
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const run = (f: () => tf.Tensor): { ms: number; bytes: number } => {
+  const run = async (f: () => tf.Tensor): Promise<{ ms: number; bytes: number }> => {
     const times: number[] = [];
-    let bytes = 0;
     for (let r = 0; r <= repeats; r++) {
-      tf.tidy(() => {
-        const before = tf.memory().numBytes;
-        const t0 = performance.now();
-        f().dataSync();
-        const ms = performance.now() - t0;
-        bytes = tf.memory().numBytes - before;
-        if (r > 0) times.push(ms);
-      });
+      const t0 = performance.now();
+      tf.tidy(() => void f().dataSync());
+      if (r > 0) times.push(performance.now() - t0);
     }
-    return { ms: median(times), bytes };
+    const before = tf.memory().numBytes;
+    const info = await tf.profile(() => tf.tidy(() => void f().dataSync()));
+    return { ms: median(times), bytes: info.peakBytes - before };
   };
-  return lengths.map((T) => {
+  const rows: AttentionTiming[] = [];
+  for (const T of lengths) {
     const [q, k, v] = [1, 2, 3].map((seed) => tf.randomNormal([1, T, d], 0, 1, "float32", seed));
-    const banded = run(() => bandedAttention(q, k, v, { window }));
+    const banded = await run(() => bandedAttention(q, k, v, { window }));
     let dense: { ms: number; bytes: number } | undefined;
     if (T <= denseMax) {
       const mask = causalMask(T);
-      dense = run(() => scaledDotProductAttention(q, k, v, { mask }).output);
+      dense = await run(() => scaledDotProductAttention(q, k, v, { mask }).output);
       mask.dispose();
     }
     tf.dispose([q, k, v]);
-    return {
+    rows.push({
       T,
       denseMs: dense?.ms,
       bandedMs: banded.ms,
       denseBytes: dense?.bytes,
       bandedBytes: banded.bytes,
-    };
-  });
+    });
+  }
+  return rows;
 }
 
 /**
@@ -301,11 +299,11 @@ export function sparseSettings(quick: boolean): SparseSettings {
     heads: 4,
     window: 4,
     textContext: 32,
-    textSteps: quick ? 60 : 600,
+    textSteps: quick ? 40 : 300,
     recallLength: 24,
     recallMinDistance: 12,
     recallVocab: 16,
-    recallSteps: quick ? 150 : 1200,
+    recallSteps: quick ? 150 : 400,
     batchSize: 32,
     learningRate: 3e-3,
     evalCount: 256,

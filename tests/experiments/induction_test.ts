@@ -91,13 +91,14 @@ Deno.test("repeatedSequences: [bos, r₁ … r_L, r₁ … r_L], the classic tes
   assertEquals(s.tokens.slice(1, 5), s.tokens.slice(5, 9));
 });
 
-Deno.test("phaseChangeStep: the first measurement past half of the fall", () => {
+Deno.test("phaseChangeStep: the end of the steepest fall of the repeated loss", () => {
   const point = (step: number, repeatedHalf: number) => ({
     step,
     inductionScore: 0,
     losses: { firstHalf: 3, repeatedHalf },
   });
   assertEquals(phaseChangeStep([point(0, 3), point(10, 2.9), point(20, 1), point(30, 0.2)]), 20);
+  assertEquals(phaseChangeStep([point(0, 3), point(10, 2.5), point(20, 2.3), point(30, 0.2)]), 30);
   assertEquals(phaseChangeStep([point(0, 3), point(10, 2.8)]), undefined);
 });
 

@@ -54,10 +54,8 @@ await show(
       `d_model ${settings.dModel}, ${settings.heads} heads per layer, trained for ${settings.steps} ` +
       `steps of ${settings.batchSize} sequences of ${settings.total} tokens: a random segment of ` +
       `${settings.minLength}–${settings.maxLength} tokens (vocabulary ${settings.vocabSize - 1}) ` +
-      `that ${
-        settings.fill ? "repeats until the sequence ends" : "repeats once"
-      }, after a random ` +
-      `prefix. Measured on ${settings.evalCount} held-out sequences.`,
+      `that repeats until the sequence ends, after a random prefix. Measured on ` +
+      `${settings.evalCount} held-out sequences.`,
   ),
   lineChart(
     [two, one].flatMap((r) => [

@@ -87,7 +87,6 @@ await show(
       last(r).losses.firstHalf,
       last(r).losses.repeatedHalf,
       last(r).inductionScore,
-      phaseChangeStep(r.history) ?? "none",
     ]),
     {
       header: [
@@ -96,7 +95,6 @@ await show(
         "first copy, end",
         "repeated, end",
         "best induction score",
-        "phase change at step",
       ],
       title: "loss (nats per token) and induction score",
       digits: 3,
@@ -118,15 +116,17 @@ await show(
 );
 const drop = (r: typeof two) => r.history[0].losses.repeatedHalf - last(r).losses.repeatedHalf;
 const d2 = drop(two), d1 = drop(one);
+const phase = phaseChangeStep(two.history, one.history);
 await show(
   md(
     `The 2-layer model lowered its loss on repeated tokens by ${fmt(d2)} nats, the 1-layer ` +
-      `control by ${fmt(d1)}: ` +
-      (d2 > d1 + 0.5
-        ? "the second layer is what copying from the context needs."
-        : d2 > d1
-        ? "the second layer helps, but by less than half a nat in this run."
-        : "in this run the second layer did not help (too few steps for the phase change)."),
+      `control by ${fmt(d1)}. ` +
+      (phase === undefined
+        ? `The 2-layer model never got half a nat below the lowest loss the control reached ` +
+          `in ${settings.steps} steps: no phase change yet (it comes later in training).`
+        : `From step ${phase} on, the 2-layer model's loss on repeated tokens is more than half ` +
+          `a nat below the lowest the control ever reached: the phase change, after which ` +
+          `copying from the context beats anything one layer can do.`),
   ),
 );
 
@@ -157,7 +157,13 @@ await show(
   md(
     `An induction head's stripe runs parallel to the diagonal, ${period - 1} positions below ` +
       `it: the query at q looks at q − ${period} + 1, the token after the previous occurrence of ` +
-      `its own token.`,
+      `its own token. ` +
+      (best.induction >= 0.5
+        ? `Head ${best.layer}.${best.head} puts ${pct(best.induction)} of its attention there on ` +
+          `average: an induction head.`
+        : `No head puts half its attention there (the best, ${best.layer}.${best.head}, ` +
+          `${pct(best.induction)}): whatever this model learned to copy with, its attention is ` +
+          `spread over several positions rather than one clean induction stripe.`),
   ),
 );
 disposeGPT(two.params);
@@ -215,7 +221,7 @@ const slopes = {
 await show(
   table(
     timings.map((r) => [
-      r.T,
+      String(r.T),
       r.denseMs ?? "—",
       r.bandedMs,
       r.denseBytes === undefined ? "—" : r.denseBytes / 2 ** 20,

@@ -144,10 +144,10 @@ export function periodicRepeats(opts: PeriodicRepeatOptions): RepeatedSequence[]
 }
 
 /** One attention pattern [T_q][T_k] per sequence and head: weights[b][h][i][j]. */
-type Weights = number[][][][];
+export type AttentionWeights = number[][][][];
 
-function toArray(weights: Tensor | Weights): Weights {
-  return Array.isArray(weights) ? weights : weights.arraySync() as Weights;
+function toArray(weights: Tensor | AttentionWeights): AttentionWeights {
+  return Array.isArray(weights) ? weights : weights.arraySync() as AttentionWeights;
 }
 
 /**
@@ -163,7 +163,7 @@ function toArray(weights: Tensor | Weights): Weights {
  * keys it may see scores the mean of 1/(q + 1).
  */
 export function inductionScore(
-  weights: Tensor | Weights,
+  weights: Tensor | AttentionWeights,
   sequences: readonly RepeatedSequence[],
 ): number[] {
   const w = toArray(weights);
@@ -187,7 +187,7 @@ export function inductionScore(
  * before it, score_h = mean over b and q = 1 … T − 1 of A_h[b][q][q − 1] — the layer-1 half of
  * an induction circuit (Elhage et al. 2021, §"Two-Layer Attention-Only Transformers").
  */
-export function previousTokenScore(weights: Tensor | Weights): number[] {
+export function previousTokenScore(weights: Tensor | AttentionWeights): number[] {
   const w = toArray(weights);
   return w[0].map((_, h) => {
     let sum = 0, n = 0;
@@ -201,7 +201,7 @@ export function previousTokenScore(weights: Tensor | Weights): number[] {
   });
 }
 
-function checkRows(w: Weights, sequences: readonly RepeatedSequence[], fn: string): void {
+function checkRows(w: AttentionWeights, sequences: readonly RepeatedSequence[], fn: string): void {
   if (w.length !== sequences.length) {
     throw new Error(`${fn}: ${w.length} attention rows for ${sequences.length} sequences`);
   }
@@ -276,7 +276,7 @@ export function headScores(
   const ids = tf.tensor2d(sequences.map((s) => s.tokens), undefined, "int32");
   const { logits, attention } = gptForward(p, config, ids, { trace: true });
   const scores = attention!.flatMap((w, layer) => {
-    const a = w.arraySync() as Weights;
+    const a = w.arraySync() as AttentionWeights;
     const induction = inductionScore(a, sequences), previous = previousTokenScore(a);
     return induction.map((s, head) => ({
       layer,
@@ -498,21 +498,17 @@ export async function trainInduction(
 }
 
 /**
- * The step of the phase change in a run's history: the end of the interval between two
- * measurements over which the repeated copy's loss fell the most (Olsson et al. 2022, §3: the
- * loss on repeated tokens drops abruptly), or undefined when it never fell by more than
- * `minDrop` nats in total from the first measurement to the lowest.
+ * The step of the phase change in a run's history: the first measurement at which the loss on
+ * repeated tokens is `margin` nats below the lowest the `control` run (the 1-layer model, which
+ * cannot form an induction head) ever reached — the point past which copying from the context
+ * does better than any one-layer trick (Olsson et al. 2022, §3: the abrupt drop of the loss on
+ * repeated tokens). Undefined when the run never gets there.
  */
 export function phaseChangeStep(
   history: readonly InductionPoint[],
-  minDrop = 0.5,
+  control: readonly InductionPoint[],
+  margin = 0.5,
 ): number | undefined {
-  if (history.length < 2) return undefined;
-  const losses = history.map((h) => h.losses.repeatedHalf);
-  if (losses[0] - Math.min(...losses) <= minDrop) return undefined;
-  let best = 1;
-  for (let i = 2; i < losses.length; i++) {
-    if (losses[i - 1] - losses[i] > losses[best - 1] - losses[best]) best = i;
-  }
-  return history[best].step;
+  const floor = Math.min(...control.map((h) => h.losses.repeatedHalf));
+  return history.find((h) => h.losses.repeatedHalf < floor - margin)?.step;
 }

@@ -91,15 +91,17 @@ Deno.test("repeatedSequences: [bos, r₁ … r_L, r₁ … r_L], the classic tes
   assertEquals(s.tokens.slice(1, 5), s.tokens.slice(5, 9));
 });
 
-Deno.test("phaseChangeStep: the end of the steepest fall of the repeated loss", () => {
+Deno.test("phaseChangeStep: the first step half a nat below the control's lowest loss", () => {
   const point = (step: number, repeatedHalf: number) => ({
     step,
     inductionScore: 0,
     losses: { firstHalf: 3, repeatedHalf },
   });
-  assertEquals(phaseChangeStep([point(0, 3), point(10, 2.9), point(20, 1), point(30, 0.2)]), 20);
-  assertEquals(phaseChangeStep([point(0, 3), point(10, 2.5), point(20, 2.3), point(30, 0.2)]), 30);
-  assertEquals(phaseChangeStep([point(0, 3), point(10, 2.8)]), undefined);
+  const control = [point(0, 3), point(10, 2.4), point(20, 2.2), point(30, 2.3)];
+  const run = [point(0, 3), point(10, 2.4), point(20, 1.8), point(30, 1.6), point(40, 0.3)];
+  assertEquals(phaseChangeStep(run, control), 30);
+  assertEquals(phaseChangeStep(run, control, 1), 40);
+  assertEquals(phaseChangeStep(control, control), undefined);
 });
 
 Deno.test("findInductionHeads: every head scored on any GPT, sorted; no tensor growth", async () => {

@@ -25,6 +25,11 @@
  * the default here, faster on wasm) or the tanh approximation GPT-1 and GPT-2 were trained
  * with (`"gelu_tanh"`, used when loading their weights; see lib/checkpoint.ts).
  *
+ * Two config options serve GPT-3's chapter: `attention`, a pattern per layer — GPT-3's
+ * "alternating dense and locally banded sparse attention patterns" (Brown et al. 2020, §2.1) —
+ * and `feedForward: false`, the attention-only blocks in which Olsson et al. (2022) study
+ * induction heads. Both default to the GPT-1/GPT-2 model and change no existing checkpoint.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";

@@ -151,16 +151,18 @@ function toArray(weights: Tensor | AttentionWeights): AttentionWeights {
 }
 
 /**
- * Each head's induction score (Olsson et al. 2022, §2: an induction head attends from a
- * token's repeat to the token after its previous occurrence): the mean attention weight
+ * Each head's induction score, Olsson et al. 2022's prefix-matching score (§2 and Appendix
+ * "Head activation evaluators": "attention to the token after earlier occurrences of the
+ * current token"): for each query q inside a repeat, the attention it gives to every key j ≤ q
+ * whose previous token is the query's token, summed, then averaged over the queries,
  *
- *   score_h = mean over the sequences b, their repeats (f, s, ℓ) and i = 0 … ℓ − 1 of
- *             A_h[b][s + i][f + i + 1]
+ *   score_h = mean over b and repeated positions q of Σ_{j ≤ q, tokens[j − 1] = tokens[q]} A_h[b][q][j]
  *
- * (query: the i-th token of the repeat at s; key: the token after that token's first
- * occurrence at f + i), for attention weights [B, h, T, T] of `sequences` (one per row b). A
- * perfect induction head scores 1; a head spreading its attention uniformly over the q + 1
- * keys it may see scores the mean of 1/(q + 1).
+ * for attention weights [B, h, T, T] of `sequences` (one per row b). On [r₁ … r_L, r₁ … r_L]
+ * the key is the one position q − L + 1 (the token after the first occurrence); when a segment
+ * repeats several times, every earlier copy's successor counts. A perfect induction head
+ * scores 1; a head spreading its attention uniformly over the q + 1 keys it may see scores about
+ * (number of earlier occurrences)/(q + 1).
  */
 export function inductionScore(
   weights: Tensor | AttentionWeights,
@@ -170,10 +172,10 @@ export function inductionScore(
   checkRows(w, sequences, "inductionScore");
   return w[0].map((_, h) => {
     let sum = 0, n = 0;
-    sequences.forEach(({ repeats }, b) => {
-      for (const { first, second, length } of repeats) {
-        for (let i = 0; i < length && second + i < w[b][h].length; i++) {
-          sum += w[b][h][second + i][first + i + 1];
+    sequences.forEach(({ tokens, repeats }, b) => {
+      for (const { second, length } of repeats) {
+        for (let q = second; q < second + length && q < w[b][h].length; q++) {
+          for (let j = 1; j <= q; j++) if (tokens[j - 1] === tokens[q]) sum += w[b][h][q][j];
           n++;
         }
       }

@@ -50,6 +50,19 @@ Deno.test("inductionScore and previousTokenScore on hand-built attention, hand-w
   inductionScore(t, [seq]).forEach((x, h) => assertAlmostEquals(x, ind[h], 1e-7)); // float32
   t.dispose();
   assertThrows(() => inductionScore(weights, [seq, seq]), Error, "1 attention rows for 2");
+  // a segment [5, 6] repeated twice more: [0, 5, 6, 5, 6, 5, 6]; query 5 (token 5) may attend
+  // to both 2 and 4 (after the earlier 5s): half on each still scores 1
+  const periodic: RepeatedSequence = {
+    tokens: [0, 5, 6, 5, 6, 5, 6],
+    repeats: [{ first: 1, second: 3, length: 2 }, { first: 3, second: 5, length: 2 }],
+  };
+  const split = Array.from(
+    { length: T },
+    (_, q) =>
+      q === 5 ? [0, 0, 0.5, 0, 0.5, 0, 0] : q === 6 ? [0, 0, 0, 0.25, 0, 0.25, 0.5] : oneHot(q),
+  );
+  // queries 3 (→ 2), 4 (→ 3), 5 (→ 2, 4), 6 (→ 3, 5): 0 + 0 + 1 + 0.5, over 4 queries
+  assertAlmostEquals(inductionScore([[split]], [periodic])[0], 1.5 / 4, 1e-12);
 });
 
 Deno.test("periodicRepeats: each copy repeats the one before, start and L vary, reproducible (property)", () => {

@@ -190,7 +190,7 @@ export interface AttentionTiming {
 /**
  * Times one head's attention on random q, k, v [1, T, d] (forward only, the result read back):
  * `scaledDotProductAttention` under the causal mask (built beforehand) against
- * `bandedAttention` with `window`, the median of `repeats` runs after one warm-up; and the
+ * `bandedAttention` with `window`, the median of `repeats` runs after two warm-ups; and the
  * peak bytes of tensors each holds during one call, above what was allocated before it
  * (`tf.profile`'s peakBytes). Dense runs only for T ≤ `denseMax` (its T² scores and weights
  * grow fastest). A measurement, not a test: times depend on the machine and its load.
@@ -203,10 +203,10 @@ export async function timeAttention(
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const run = async (f: () => tf.Tensor): Promise<{ ms: number; bytes: number }> => {
     const times: number[] = [];
-    for (let r = 0; r <= repeats; r++) {
+    for (let r = -2; r < repeats; r++) {
       const t0 = performance.now();
       tf.tidy(() => void f().dataSync());
-      if (r > 0) times.push(performance.now() - t0);
+      if (r >= 0) times.push(performance.now() - t0);
     }
     const before = tf.memory().numBytes;
     const info = await tf.profile(() => tf.tidy(() => void f().dataSync()));

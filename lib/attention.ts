@@ -79,15 +79,21 @@ export type SparsePattern =
   | { kind: "fixed"; stride: number; c: number };
 
 /**
- * The additive mask [T, T] of a {@link SparsePattern}, with the convention of
+ * The additive mask [T, past + T] of a {@link SparsePattern}, with the convention of
  * {@link causalMask}: M[i][j] = 0 where query i may see key j and {@link MASKED} elsewhere,
- * always causal. Throws on a bad pattern (window or stride < 1, non-integers, c outside
- * 1…stride), naming the field.
+ * always causal. With `past` = 0 (the default) it is the square [T, T] mask; with keys cached
+ * from `past` earlier tokens, the T new queries stand at positions past … past + T − 1 and the
+ * pattern is applied to those absolute positions (query past + i, key j), as in incremental
+ * decoding. Throws on a bad pattern (window or stride < 1, non-integers, c outside 1…stride)
+ * or a bad `past`, naming the field.
  */
-export function sparseAttentionMask(T: number, pattern: SparsePattern): Tensor2D {
+export function sparseAttentionMask(T: number, pattern: SparsePattern, past = 0): Tensor2D {
   const fn = "sparseAttentionMask";
   if (!Number.isInteger(T) || T <= 0) {
     throw new Error(`${fn}: T must be a positive integer, got ${T}`);
+  }
+  if (!Number.isInteger(past) || past < 0) {
+    throw new Error(`${fn}: past must be a non-negative integer, got ${past}`);
   }
   const positive = (name: string, value: unknown): number => {
     if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
@@ -115,12 +121,14 @@ export function sparseAttentionMask(T: number, pattern: SparsePattern): Tensor2D
       `${fn}: pattern.kind must be "local", "strided" or "fixed", got ${JSON.stringify(kind)}`,
     );
   }
-  checkAllocation(fn, "the mask", [T, T]);
-  const values = new Float32Array(T * T);
-  for (let i = 0; i < T; i++) {
-    for (let j = 0; j < T; j++) if (j > i || !allowed(i, j)) values[i * T + j] = MASKED;
+  const Tk = past + T;
+  checkAllocation(fn, "the mask", [T, Tk]);
+  const values = new Float32Array(T * Tk);
+  for (let r = 0; r < T; r++) {
+    const i = past + r;
+    for (let j = 0; j < Tk; j++) if (j > i || !allowed(i, j)) values[r * Tk + j] = MASKED;
   }
-  return built(tf.tensor2d(values, [T, T]));
+  return built(tf.tensor2d(values, [T, Tk]));
 }
 
 /**
@@ -314,11 +322,40 @@ export function bandedAttention(
   q: Tensor,
   k: Tensor,
   v: Tensor,
-  opts: { window: number; block?: number },
+  opts: BandOptions,
 ): Tensor {
+  return tf.tidy(() => {
+    const { output, weights } = bandedCore(q, k, v, opts);
+    weights.dispose();
+    return output;
+  });
+}
+
+/** The band of {@link bandedAttention}: its width and the query block size. */
+export interface BandOptions {
+  /** The local window: query i sees keys i − window + 1 … i. */
+  window: number;
+  /** Queries per block (default `window`). */
+  block?: number;
+  /** Dropout on the band's attention weights before they mix V (training only). */
+  dropout?: (weights: Tensor) => Tensor;
+}
+
+/**
+ * {@link bandedAttention}'s computation, returning the output and the band's weights
+ * [..., ⌈T/block⌉, block, block + window − 1]: row r of block b is query b·block + r, column p
+ * key b·block + p − window + 1 (keys outside the band get weight 0; rows of queries past T are
+ * padding).
+ */
+function bandedCore(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  opts: BandOptions,
+): { output: Tensor; weights: Tensor } {
   const fn = "bandedAttention";
   checkAttentionInputs(q, k, v, undefined, fn);
-  const { window, block = window } = opts;
+  const { window, block = window, dropout = (w: Tensor) => w } = opts;
   for (const [name, value] of [["window", window], ["block", block]] as const) {
     if (!Number.isInteger(value) || value < 1) {
       throw new Error(`${fn}: ${name} must be an integer ≥ 1, got ${value}`);
@@ -366,13 +403,15 @@ export function bandedAttention(
       tf.mul(batchedMatMul(qBlocks, blocks(k), true), 1 / Math.sqrt(dk)),
       tf.tensor3d(maskValues, [nb, block, span]),
     ); // [..., nb, block, span]
-    const out = batchedMatMul(stableSoftmax(scores), blocks(v)); // [..., nb, block, d_v]
+    const weights = stableSoftmax(scores);
+    const out = batchedMatMul(dropout(weights), blocks(v)); // [..., nb, block, d_v]
     const dv = v.shape[v.rank - 1];
-    return tf.slice(out.reshape([...lead, nb * block, dv]), q.shape.map(() => 0), [
+    const output = tf.slice(out.reshape([...lead, nb * block, dv]), q.shape.map(() => 0), [
       ...lead,
       T,
       dv,
     ]);
+    return { output, weights };
   });
 }
 
@@ -478,11 +517,25 @@ export interface PastKeysValues {
   values: Tensor;
 }
 
+/** Options of {@link multiHeadAttention}. */
+export interface MultiHeadOptions extends AttentionOptions {
+  /** A KV cache's keys and values of earlier tokens, [B, h, T_past, d_k]. */
+  past?: PastKeysValues;
+  /**
+   * Local attention computing only the band ({@link bandedAttention}): query i sees keys
+   * i − window + 1 … i, equal to `mask` = sparseAttentionMask(T, { kind: "local", window }) but
+   * in time and memory ∝ T·(block + window). Self-attention only (xkv = xq), without `mask` or
+   * `past`; the result's `weights` are then the band's, [B, h, ⌈T/block⌉, block,
+   * block + window − 1].
+   */
+  band?: Omit<BandOptions, "dropout">;
+}
+
 /** The result of {@link multiHeadAttention}. */
 export interface MultiHeadResult {
   /** MultiHead(Q, K, V) = Concat(head₁, …, head_h)·W_o + b_o, shape [B, T_q, d_model]. */
   output: Tensor;
-  /** Every head's attention weights, [B, h, T_q, T_k]. */
+  /** Every head's attention weights, [B, h, T_q, T_k] (with `band`: the band's, see there). */
   weights: Tensor;
   /** The keys attended over, [B, h, T_k, d_k] (with `past`: the past keys and the new ones). */
   keys: Tensor;
@@ -508,8 +561,15 @@ function checkMultiHeadInputs(
   xq: Tensor,
   xkv: Tensor,
   past: PastKeysValues | undefined,
+  opts: MultiHeadOptions,
 ): void {
   const fn = "multiHeadAttention";
+  if (opts.band && (opts.mask || past || xkv !== xq)) {
+    throw new Error(
+      `${fn}: band is local self-attention over the given tokens: pass xkv = xq and no mask ` +
+        `or past (with a cache, use the mask sparseAttentionMask(T, pattern, past) instead)`,
+    );
+  }
   const dModel = p.Wq.shape[0];
   checkHeads(dModel, p.heads, fn);
   assertRank(xq, 3, `${fn}: queries xq`);
@@ -565,7 +625,8 @@ function checkMultiHeadInputs(
  * With `past` (a KV cache's keys and values of earlier tokens, [B, h, T_past, d_k]), the new
  * keys and values are appended to them, K = [K_past; X_kv W_k], V = [V_past; X_kv W_v], so
  * a decoder computes each token's projections once; the result returns K and V for the
- * next call. With `dropout`, the attention weights are dropped out before they mix V.
+ * next call. With `dropout`, the attention weights are dropped out before they mix V. With
+ * `band`, each head's attention is {@link bandedAttention}'s (local, only the band computed).
  *
  * Throws when the inputs' widths are not the parameters' d_model, the batches differ, an
  * input is not float32 or the cache was freed, naming the values.
@@ -574,10 +635,10 @@ export function multiHeadAttention(
   p: MultiHeadParams,
   xq: Tensor,
   xkv: Tensor,
-  opts: AttentionOptions & { past?: PastKeysValues } = {},
+  opts: MultiHeadOptions = {},
 ): MultiHeadResult {
-  const { past, ...attention } = opts;
-  checkMultiHeadInputs(p, xq, xkv, past);
+  const { past, band, ...attention } = opts;
+  checkMultiHeadInputs(p, xq, xkv, past, opts);
   return named("multiHeadAttention", () =>
     tidyRecord(() => {
       const h = p.heads;
@@ -586,7 +647,9 @@ export function multiHeadAttention(
       const vNew = splitHeads(linear(xkv, p.Wv, p.bv), h);
       const keys = past ? tf.concat([past.keys, kNew], 2) : kNew; // [B, h, T_k, d_k]
       const values = past ? tf.concat([past.values, vNew], 2) : vNew;
-      const { output, weights } = scaledDotProductAttention(Q, keys, values, attention);
+      const { output, weights } = band
+        ? bandedCore(Q, keys, values, { ...band, dropout: attention.dropout })
+        : scaledDotProductAttention(Q, keys, values, attention);
       return { output: linear(mergeHeads(output), p.Wo, p.bo), weights, keys, values }; // [B, T_q, d]
     }));
 }

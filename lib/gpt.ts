@@ -25,13 +25,18 @@
  * the default here, faster on wasm) or the tanh approximation GPT-1 and GPT-2 were trained
  * with (`"gelu_tanh"`, used when loading their weights; see lib/checkpoint.ts).
  *
+ * Two config options serve GPT-3's chapter: `attention`, a pattern per layer — GPT-3's
+ * "alternating dense and locally banded sparse attention patterns" (Brown et al. 2020, §2.1) —
+ * and `feedForward: false`, the attention-only blocks in which Olsson et al. (2022) study
+ * induction heads. Both default to the GPT-1/GPT-2 model and change no existing checkpoint.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Tensor2D, Variable, Variable2D } from "./tf_types.ts";
 import { assertModelSizes, checkIds, named, shapeText, tidyRecord } from "./tensor.ts";
 import { embedTokens, learnedPositions } from "./embedding.ts";
-import { causalMask } from "./attention.ts";
+import { causalMask, sparseAttentionMask, type SparsePattern } from "./attention.ts";
 import {
   type Activation,
   checkActivation,
@@ -41,6 +46,7 @@ import {
   seededDropout,
 } from "./kernels.ts";
 import {
+  type BlockParams,
   checkNormPlacement,
   encoderBlock,
   type EncoderBlockParams,
@@ -73,7 +79,30 @@ export interface GPTConfig {
   norm: NormPlacement;
   /** Tied output layer, logits = hₙWₑᵀ (GPT-1, GPT-2); untied adds W_out ∈ ℝ^{d_model×V}. */
   tiedOutput: boolean;
+  /**
+   * Whether each block has its feed-forward sublayer (default true). `false` gives an
+   * attention-only Transformer (Elhage et al. 2021, "A Mathematical Framework for Transformer
+   * Circuits"), the model in which Olsson et al. 2022 find induction heads; `dFF` is then unused.
+   */
+  feedForward?: boolean;
+  /**
+   * Each layer's attention pattern, one entry per layer (default: all `"dense"`): `"dense"` is
+   * the causal mask; `{ kind: "local", window }` lets position i see only i − window + 1 … i
+   * (lib/attention.ts's `sparseAttentionMask`). GPT-3 uses "alternating dense and locally banded
+   * sparse attention patterns in the layers of the transformer, similar to the Sparse
+   * Transformer" (Brown et al. 2020, §2.1; Child et al. 2019).
+   */
+  attention?: readonly GPTAttentionPattern[];
 }
+
+/**
+ * One layer's attention pattern in {@link GPTConfig}: dense causal attention, or the local band
+ * of the Sparse Transformer (Child et al. 2019, §4.2). Without a KV cache and without `trace` a
+ * local layer computes only the band (`bandedAttention`, time and memory ∝ T·window); with a
+ * cache, or when the weights are traced, it runs as dense attention under the mask
+ * `sparseAttentionMask(t, pattern, past)` — the same numbers.
+ */
+export type GPTAttentionPattern = "dense" | Extract<SparsePattern, { kind: "local" }>;
 
 /**
  * GPT-1 as published: 12 blocks, d_model 768, 12 heads, d_ff 3072, 512-token context,
@@ -183,7 +212,9 @@ export const GPT_TINY: Readonly<Omit<GPTConfig, "vocabSize">> = Object.freeze({
 
 /**
  * Throws unless `config` describes a GPT this library can build: positive integer sizes,
- * d_model divisible by h (naming both), dropout in [0, 1), a known activation and norm.
+ * d_model divisible by h (naming both), dropout in [0, 1), a known activation and norm, a
+ * boolean `feedForward`, and an `attention` list (when given) with one pattern per layer, each
+ * `"dense"` or `{ kind: "local", window }` with an integer window ≥ 1.
  */
 export function checkGPTConfig(config: GPTConfig): void {
   assertModelSizes("GPTConfig", config, [
@@ -199,6 +230,34 @@ export function checkGPTConfig(config: GPTConfig): void {
   }
   checkActivation(config.activation, "GPTConfig");
   checkNormPlacement(config.norm, "GPTConfig");
+  if (config.feedForward !== undefined && typeof config.feedForward !== "boolean") {
+    throw new Error(`GPTConfig: feedForward must be true or false, got ${config.feedForward}`);
+  }
+  const patterns: unknown = config.attention;
+  if (patterns === undefined) return;
+  if (!Array.isArray(patterns) || patterns.length !== config.layers) {
+    throw new Error(
+      `GPTConfig: attention must list one pattern per layer (${config.layers}), got ${
+        Array.isArray(patterns) ? `${patterns.length} patterns` : JSON.stringify(patterns)
+      }`,
+    );
+  }
+  patterns.forEach((a: unknown, l) => {
+    if (a === "dense") return;
+    const { kind, window } = (a ?? {}) as { kind?: unknown; window?: unknown };
+    if (kind !== "local") {
+      throw new Error(
+        `GPTConfig: attention[${l}] must be "dense" or { kind: "local", window }, got ${
+          JSON.stringify(a)
+        }`,
+      );
+    }
+    if (typeof window !== "number" || !Number.isInteger(window) || window < 1) {
+      throw new Error(
+        `GPTConfig: attention[${l}].window must be an integer ≥ 1, got ${String(window)}`,
+      );
+    }
+  });
 }
 
 /**
@@ -213,19 +272,33 @@ export function gptConfig(overrides: Partial<GPTConfig> & { vocabSize: number })
   return config;
 }
 
-/** The parameters of a GPT: plain records of `tf.Variable`s. */
-export interface GPTParams {
+/**
+ * The parameters of a GPT: plain records of `tf.Variable`s. `Block` is the blocks' type: full
+ * blocks (`EncoderBlockParams`, the default) or, for a config with `feedForward: false`,
+ * attention-only ones; the functions here accept either (`GPTParams<BlockParams>`).
+ */
+export interface GPTParams<Block extends BlockParams = EncoderBlockParams> {
   /** Token embedding Wₑ ∈ ℝ^{V×d_model} (also the output layer when tied). */
   tokenEmbedding: Variable2D;
   /** Learned position table Wₚ ∈ ℝ^{n_ctx×d_model}. */
   positionEmbedding: Variable2D;
   /** The n blocks; each is an encoder block's parameters (run with the causal mask). */
-  blocks: EncoderBlockParams[];
+  blocks: Block[];
   /** The final layer norm after the stack (pre-LN only). */
   finalNorm?: LayerNormParams;
   /** The untied output layer W_out ∈ ℝ^{d_model×V} (absent when tied; no bias, as GPT-2). */
   output?: Variable2D;
 }
+
+/**
+ * A config of an attention-only GPT, typed so that {@link initGPT} and {@link gptFromTensors}
+ * return blocks without `ffn` (a config whose `feedForward` is false only at run time is typed
+ * as full blocks; declare it with this type).
+ */
+export type AttentionOnlyConfig = GPTConfig & { feedForward: false };
+
+/** A GPT's parameters with any blocks, full or attention-only: what the functions here accept. */
+export type AnyGPTParams = GPTParams<BlockParams>;
 
 /** Options of {@link gptForward}. */
 export interface GPTForwardOptions {
@@ -268,7 +341,7 @@ export interface GPTOutput {
  * an empty batch, naming both values.
  */
 export function gptForward(
-  p: GPTParams,
+  p: AnyGPTParams,
   config: GPTConfig,
   ids: Tensor2D,
   opts: GPTForwardOptions = {},
@@ -292,7 +365,7 @@ export function gptForward(
 interface GPTRun {
   logits: Tensor; // [B, t, V]
   hidden: Tensor; // [B, t, d]
-  attention: Tensor[]; // per block [B, h, t, past + t]
+  attention: Tensor[]; // per block [B, h, t, past + t] (a banded layer: the band's weights)
   keys: Tensor[]; // per block [B, h, past + t, d_k]
   values: Tensor[];
 }
@@ -304,11 +377,11 @@ interface GPTRun {
  * through here; the kernels pick their fast path by whether a gradient is recorded.
  */
 function runGPT(
-  p: GPTParams,
+  p: AnyGPTParams,
   config: GPTConfig,
   ids: Tensor2D,
   past: KVCache | undefined,
-  opts: Pick<GPTForwardOptions, "dropoutSeed" | "tokenEmbedding">,
+  opts: Pick<GPTForwardOptions, "dropoutSeed" | "tokenEmbedding" | "trace">,
 ): GPTRun {
   const [B, t] = ids.shape;
   const start = past?.length ?? 0;
@@ -316,13 +389,29 @@ function runGPT(
   const We = opts.tokenEmbedding ?? p.tokenEmbedding;
   // h₀ = UWₑ + Wₚ[start : start + t]                                       [B, t, d]
   let x = drop(tf.add(embedTokens(We, ids), learnedPositions(p.positionEmbedding, t, start)));
-  const mask = t > 1 ? causalMask(t, start) : undefined; // [t, start + t]
+  const dense = t > 1 ? causalMask(t, start) : undefined; // [t, start + t]
+  const localMasks = new Map<number, Tensor>(); // window → sparseAttentionMask(t, local, start)
   const attention: Tensor[] = [], keys: Tensor[] = [], values: Tensor[] = [];
   p.blocks.forEach((block, l) => {
+    const pattern = config.attention?.[l] ?? "dense";
+    const local = pattern === "dense" ? undefined : pattern;
+    // a local layer computes only the band unless a cache or the trace needs [t, start + t];
+    // query blocks of at least 64 rows (at most t): fewer, larger products for short windows
+    const band = local && start === 0 && !opts.trace
+      ? { window: local.window, block: Math.min(t, Math.max(local.window, 64)) }
+      : undefined;
+    let mask: Tensor | undefined = band ? undefined : dense;
+    if (local && !band) {
+      if (!localMasks.has(local.window)) {
+        localMasks.set(local.window, sparseAttentionMask(t, local, start));
+      }
+      mask = localMasks.get(local.window);
+    }
     const r = encoderBlock(block, x, {
       norm: config.norm,
       activation: config.activation,
       mask,
+      band,
       past: past && start > 0 ? { keys: past.keys[l], values: past.values[l] } : undefined,
       dropout: drop,
     });
@@ -338,13 +427,13 @@ function runGPT(
 }
 
 /** Parameters already checked against a config (the same config object, unchanged since). */
-const checkedPairs = new WeakMap<GPTParams, GPTConfig>();
+const checkedPairs = new WeakMap<AnyGPTParams, GPTConfig>();
 
 /**
  * Throws unless the parameters have the config's shape: n blocks of h heads, Wₑ [V, d],
  * Wₚ [n_ctx, d], a final layer norm exactly when pre-LN and W_out exactly when untied.
  */
-function checkGPTParams(p: GPTParams, config: GPTConfig, fn: string): void {
+function checkGPTParams(p: AnyGPTParams, config: GPTConfig, fn: string): void {
   if (p.tokenEmbedding.isDisposed) {
     throw new Error(`${fn}: the parameters were already disposed (disposeGPT)`);
   }
@@ -362,6 +451,13 @@ function checkGPTParams(p: GPTParams, config: GPTConfig, fn: string): void {
   }
   if (p.positionEmbedding.shape.join() !== [n, d].join()) {
     mismatch(`Wₚ is ${shapeText(p.positionEmbedding)}, expected [${n}, ${d}]`);
+  }
+  const ffn = config.feedForward !== false;
+  const odd = p.blocks.findIndex((b) => !b.ffn === ffn);
+  if (odd >= 0) {
+    mismatch(
+      `feedForward is ${ffn} but block ${odd} ${ffn ? "has no" : "has a"} feed-forward network`,
+    );
   }
   if (p.blocks.some((b) => b.selfAttention.heads !== config.heads)) {
     mismatch(`a block has ${
@@ -451,7 +547,7 @@ export function selectKVCacheRows(cache: KVCache, rows: number[]): KVCache {
  * naming both values.
  */
 export function gptForwardCached(
-  p: GPTParams,
+  p: AnyGPTParams,
   config: GPTConfig,
   ids: Tensor2D,
   cache: KVCache,
@@ -460,7 +556,7 @@ export function gptForwardCached(
 }
 
 function forwardCached(
-  p: GPTParams,
+  p: AnyGPTParams,
   config: GPTConfig,
   ids: Tensor2D,
   cache: KVCache,
@@ -531,6 +627,7 @@ export interface GPTParameterSpec {
 function blockTable(
   d: number,
   dFF: number,
+  feedForward: boolean,
 ): [string, string[], number[], ParameterInit, [number, number][]][] {
   const glorot: ParameterInit = { kind: "glorot" }, zeros: ParameterInit = { kind: "zeros" };
   const ones: ParameterInit = { kind: "ones" };
@@ -565,12 +662,16 @@ function blockTable(
     bias("o"),
     ["norm1.gamma", ["norm1", "gamma"], [d], ones, []],
     ["norm1.beta", ["norm1", "beta"], [d], zeros, []],
-    ["ffn.W1", ["ffn", "W1"], [d, dFF], glorot, [[2, 1], [2, 0]]],
-    ["ffn.b1", ["ffn", "b1"], [dFF], zeros, []],
-    ["ffn.W2", ["ffn", "W2"], [dFF, d], glorot, [[2, 1], [2, 1]]],
-    ["ffn.b2", ["ffn", "b2"], [d], zeros, []],
-    ["norm2.gamma", ["norm2", "gamma"], [d], ones, []],
-    ["norm2.beta", ["norm2", "beta"], [d], zeros, []],
+    ...(feedForward
+      ? [
+        ["ffn.W1", ["ffn", "W1"], [d, dFF], glorot, [[2, 1], [2, 0]]],
+        ["ffn.b1", ["ffn", "b1"], [dFF], zeros, []],
+        ["ffn.W2", ["ffn", "W2"], [dFF, d], glorot, [[2, 1], [2, 1]]],
+        ["ffn.b2", ["ffn", "b2"], [d], zeros, []],
+        ["norm2.gamma", ["norm2", "gamma"], [d], ones, []],
+        ["norm2.beta", ["norm2", "beta"], [d], zeros, []],
+      ] satisfies [string, string[], number[], ParameterInit, [number, number][]][]
+      : []),
   ];
 }
 
@@ -578,7 +679,8 @@ function blockTable(
  * Every parameter of a GPT with this config, in checkpoint order: `tokenEmbedding`,
  * `positionEmbedding`, `blocks.{i}.attention.{Wq,Wk,Wv,Wo,bq,bk,bv,bo}`,
  * `blocks.{i}.norm1.{gamma,beta}`, `blocks.{i}.ffn.{W1,b1,W2,b2}`,
- * `blocks.{i}.norm2.{gamma,beta}`, `finalNorm.{gamma,beta}` (pre-LN), `output` (untied).
+ * `blocks.{i}.norm2.{gamma,beta}`, `finalNorm.{gamma,beta}` (pre-LN), `output` (untied); an
+ * attention-only config (`feedForward: false`) has no `ffn` and `norm2` entries.
  * Names, shapes, initialisation, loading and counting all derive from this one table.
  */
 export function gptParameterTable(config: GPTConfig): GPTParameterSpec[] {
@@ -603,7 +705,7 @@ export function gptParameterTable(config: GPTConfig): GPTParameterSpec[] {
     },
   ];
   for (let i = 0; i < layers; i++) {
-    for (const [name, path, shape, init, seeds] of blockTable(d, dFF)) {
+    for (const [name, path, shape, init, seeds] of blockTable(d, dFF, config.feedForward ?? true)) {
       table.push({
         name: `blocks.${i}.${name}`,
         path: ["blocks", i, ...path],
@@ -652,6 +754,9 @@ export function gptParameterTable(config: GPTConfig): GPTParameterSpec[] {
  *        + 4d)                                     two layer norms (γ, β)
  *   + 2d (pre-LN: the final layer norm) + d·V (untied output only)
  *
+ * An attention-only config (`feedForward: false`) drops the FFN's and its layer norm's
+ * 2·d·d_ff + d_ff + 3d per block. The attention pattern changes no count.
+ *
  * GPT-1: 116,534,784; GPT-2 small: 124,439,808. (The sum of {@link gptParameterTable}'s
  * sizes; the tests check it against this formula written out independently.)
  */
@@ -675,7 +780,10 @@ function initialValue(spec: GPTParameterSpec, seed: number): Tensor {
 }
 
 /** The record {@link GPTParams} with `value(spec)` at each parameter's path. */
-function assembleGPT(config: GPTConfig, value: (spec: GPTParameterSpec) => Variable): GPTParams {
+function assembleGPT(
+  config: GPTConfig,
+  value: (spec: GPTParameterSpec) => Variable,
+): AnyGPTParams {
   const root: Record<string | number, unknown> = {
     blocks: Array.from(
       { length: config.layers },
@@ -689,15 +797,19 @@ function assembleGPT(config: GPTConfig, value: (spec: GPTParameterSpec) => Varia
     }
     node[spec.path[spec.path.length - 1]] = value(spec);
   }
-  return root as unknown as GPTParams;
+  return root as unknown as AnyGPTParams;
 }
 
 /**
  * A fresh GPT, reproducible from `seed`: Wₑ, Wₚ (and W_out) from N(0, 0.02²) as in GPT-1,
  * block weights Glorot-scaled (as `initEncoderBlock`), zero biases, γ = 1, β = 0; see
- * {@link gptParameterTable}.
+ * {@link gptParameterTable}. A config typed with `feedForward: false` gives attention-only
+ * blocks ({@link AttentionOnlyConfig}).
  */
-export function initGPT(config: GPTConfig, seed: number): GPTParams {
+export function initGPT(config: AttentionOnlyConfig, seed: number): GPTParams<BlockParams>;
+/** A fresh GPT with full blocks (see above). */
+export function initGPT(config: GPTConfig, seed: number): GPTParams;
+export function initGPT(config: GPTConfig, seed: number): AnyGPTParams {
   checkGPTConfig(config);
   return tidyRecord(() => assembleGPT(config, (spec) => tf.variable(initialValue(spec, seed))));
 }
@@ -707,7 +819,16 @@ export function initGPT(config: GPTConfig, seed: number): GPTParams {
  * (each becomes a new `tf.Variable`; the given tensors stay the caller's). Throws naming
  * the tensor when one is missing, has the wrong shape, or is not expected by the config.
  */
-export function gptFromTensors(config: GPTConfig, tensors: Record<string, Tensor>): GPTParams {
+export function gptFromTensors(
+  config: AttentionOnlyConfig,
+  tensors: Record<string, Tensor>,
+): GPTParams<BlockParams>;
+/** A GPT with full blocks from named tensors (see above). */
+export function gptFromTensors(config: GPTConfig, tensors: Record<string, Tensor>): GPTParams;
+export function gptFromTensors(
+  config: GPTConfig,
+  tensors: Record<string, Tensor>,
+): AnyGPTParams {
   const table = gptParameterTable(config);
   const expected = new Set(table.map((s) => s.name));
   const unexpected = Object.keys(tensors).filter((name) => !expected.has(name));
@@ -733,7 +854,7 @@ export function gptFromTensors(config: GPTConfig, tensors: Record<string, Tensor
  * Every parameter with its name, in {@link gptParameterTable}'s order. Checkpoints store
  * tensors under these names.
  */
-export function namedGPTParameters(p: GPTParams): [string, Variable][] {
+export function namedGPTParameters(p: AnyGPTParams): [string, Variable][] {
   const [V, d] = p.tokenEmbedding.shape;
   const layout = {
     name: "GPT",
@@ -742,11 +863,12 @@ export function namedGPTParameters(p: GPTParams): [string, Variable][] {
     layers: p.blocks.length,
     heads: p.blocks[0]?.selfAttention.heads ?? 1,
     dModel: d,
-    dFF: p.blocks[0]?.ffn.W1.shape[1] ?? d,
+    dFF: p.blocks[0]?.ffn?.W1.shape[1] ?? d,
     activation: "gelu",
     dropout: 0,
     norm: p.finalNorm ? "pre" : "post",
     tiedOutput: !p.output,
+    feedForward: !p.blocks[0] || p.blocks[0].ffn !== undefined,
   } satisfies GPTConfig;
   return gptParameterTable(layout).map((s) => {
     const v = s.path.reduce(
@@ -758,11 +880,11 @@ export function namedGPTParameters(p: GPTParams): [string, Variable][] {
 }
 
 /** Every trainable tensor of a GPT (each once), for an optimiser or a parameter count. */
-export function gptParameters(p: GPTParams): Variable[] {
+export function gptParameters(p: AnyGPTParams): Variable[] {
   return namedGPTParameters(p).map(([, v]) => v);
 }
 
 /** Frees every parameter of a GPT. */
-export function disposeGPT(p: GPTParams): void {
+export function disposeGPT(p: AnyGPTParams): void {
   tf.dispose(gptParameters(p));
 }

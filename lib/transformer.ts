@@ -27,6 +27,7 @@ import {
   combineMasks,
   initMultiHead,
   multiHeadAttention,
+  type MultiHeadOptions,
   multiHeadParameters,
   type MultiHeadParams,
   type MultiHeadResult,
@@ -200,32 +201,55 @@ function blockOptions(opts: BlockOptions, fn: string) {
   return { norm, activation, dropout };
 }
 
-/** The parameters of one encoder block. */
-export interface EncoderBlockParams {
+/**
+ * The parameters of a self-attention block, with or without its feed-forward sublayer.
+ * Without `ffn` (and `norm2`) it is an attention-only block, x ← x + Attn(LN(x)) (pre-LN) —
+ * the "attention-only transformer" of Elhage et al. 2021 ("A Mathematical Framework for
+ * Transformer Circuits", §"Transformer Overview"), in which Olsson et al. 2022 ("In-context
+ * Learning and Induction Heads", §2) first study induction heads.
+ */
+export interface BlockParams {
   /** Multi-head self-attention. */
   selfAttention: MultiHeadParams;
   /** The layer norm around the attention sublayer. */
   norm1: LayerNormParams;
+  /** The position-wise feed-forward network (absent in an attention-only block). */
+  ffn?: FeedForwardParams;
+  /** The layer norm around the FFN sublayer (present exactly when `ffn` is). */
+  norm2?: LayerNormParams;
+}
+
+/** The parameters of one encoder block: attention and the feed-forward network. */
+export interface EncoderBlockParams extends BlockParams {
   /** The position-wise feed-forward network. */
   ffn: FeedForwardParams;
   /** The layer norm around the FFN sublayer. */
   norm2: LayerNormParams;
 }
 
-/** What one encoder block computed, every tensor [B, T, d_model] except the weights. */
-export interface EncoderBlockTrace {
+/** What a {@link BlockParams} block computed, every tensor [B, T, d_model] except the weights. */
+export interface BlockTrace {
   /** The block's input x. */
   input: Tensor;
   /** MultiHead(x, x, x) (of LN(x) in pre-LN). */
   attentionOutput: Tensor;
   /** After Add & Norm: LN(x + attention) (post-LN) or x + attention (pre-LN). */
   afterAttention: Tensor;
+  /** FFN of the above (of its LN in pre-LN); absent in an attention-only block. */
+  ffnOutput?: Tensor;
+  /** The block's output, after the last Add & Norm. */
+  output: Tensor;
+  /**
+   * Self-attention weights [B, h, T, T_k] (with the `band` option: the band's weights, see
+   * `multiHeadAttention` in lib/attention.ts).
+   */
+  weights: Tensor;
+}
+
+/** What one encoder block computed, every tensor [B, T, d_model] except the weights. */
+export interface EncoderBlockTrace extends BlockTrace {
   /** FFN of the above (of its LN in pre-LN). */
   ffnOutput: Tensor;
-  /** The block's output, after the second Add & Norm. */
-  output: Tensor;
-  /** Self-attention weights [B, h, T, T]. */
-  weights: Tensor;
 }
 
 /** A fresh encoder block: self-attention (h heads), two layer norms, an FFN of width d_ff. */
@@ -244,16 +268,36 @@ export function initEncoderBlock(
   };
 }
 
-/** The result of {@link encoderBlock}. */
-export interface EncoderBlockResult {
+/** The result of {@link encoderBlock} on a {@link BlockParams} block. */
+export interface BlockResult {
   /** The block's output [B, T, d_model]. */
   output: Tensor;
+  /** What the block computed along the way. */
+  trace: BlockTrace;
+  /** Self-attention's keys [B, h, T_k, d_k] (the past ones and the new): the next KV cache. */
+  keys: Tensor;
+  /** Self-attention's values [B, h, T_k, d_k]. */
+  values: Tensor;
+}
+
+/** The result of {@link encoderBlock}. */
+export interface EncoderBlockResult extends BlockResult {
   /** What the block computed along the way. */
   trace: EncoderBlockTrace;
   /** Self-attention's keys [B, h, T_k, d_k] (the past ones and the new): the next KV cache. */
   keys: Tensor;
   /** Self-attention's values [B, h, T_k, d_k]. */
   values: Tensor;
+}
+
+/** Options of {@link encoderBlock}. */
+export interface EncoderBlockOptions extends BlockOptions {
+  /** An additive mask over the scores (padding, causal, sparse). */
+  mask?: Tensor;
+  /** A KV cache's keys and values of earlier tokens. */
+  past?: PastKeysValues;
+  /** Local attention computing only the band (see `multiHeadAttention`'s `band`). */
+  band?: MultiHeadOptions["band"];
 }
 
 /**
@@ -264,47 +308,61 @@ export interface EncoderBlockResult {
  * The optional `mask` (a padding mask [B, 1, 1, T] in the encoder, the causal mask in a
  * GPT) keeps attention off padding or off the future. The GPT is this block with the
  * causal mask; with `past` (a KV cache's keys and values for earlier tokens) it reads only
- * the new tokens x and attends over past and new keys, as generation does.
+ * the new tokens x and attends over past and new keys, as generation does; with `band`, its
+ * attention is local and computes only the band. An attention-only block (no `ffn`, see
+ * {@link BlockParams}) stops after x₁: output = x₁.
  *
  * Throws naming the allowed values when `norm` or `activation` is not one of them.
  */
 export function encoderBlock(
   p: EncoderBlockParams,
   x: Tensor,
-  opts: BlockOptions & { mask?: Tensor; past?: PastKeysValues } = {},
-): EncoderBlockResult {
+  opts?: EncoderBlockOptions,
+): EncoderBlockResult;
+/** An attention-only or full block (see {@link BlockParams}). */
+export function encoderBlock(p: BlockParams, x: Tensor, opts?: EncoderBlockOptions): BlockResult;
+export function encoderBlock(
+  p: BlockParams,
+  x: Tensor,
+  opts: EncoderBlockOptions = {},
+): BlockResult {
   const { norm, activation, dropout } = blockOptions(opts, "encoderBlock");
+  if (!p.ffn !== !p.norm2) {
+    throw new Error(
+      `encoderBlock: a block has both ffn and norm2 or neither (attention-only), got ` +
+        `ffn ${p.ffn ? "present" : "absent"} and norm2 ${p.norm2 ? "present" : "absent"}`,
+    );
+  }
   return named("encoderBlock", () =>
     tidyRecord(() => {
       let attention: MultiHeadResult | undefined;
-      const { subs, outs } = residualStack(
-        x,
-        [
-          {
-            norm: p.norm1,
-            apply: (h) => {
-              attention = multiHeadAttention(p.selfAttention, h, h, {
-                mask: opts.mask,
-                past: opts.past,
-                dropout,
-              });
-              return attention.output;
-            },
-          },
-          { norm: p.norm2, apply: (h) => feedForward(p.ffn, h, activation) },
-        ],
-        norm,
-        dropout,
-      );
+      const sublayers: Sublayer[] = [{
+        norm: p.norm1,
+        apply: (h) => {
+          attention = multiHeadAttention(p.selfAttention, h, h, {
+            mask: opts.mask,
+            past: opts.past,
+            band: opts.band,
+            dropout,
+          });
+          return attention.output;
+        },
+      }];
+      const { ffn, norm2 } = p;
+      if (ffn && norm2) {
+        sublayers.push({ norm: norm2, apply: (h) => feedForward(ffn, h, activation) });
+      }
+      const { subs, outs } = residualStack(x, sublayers, norm, dropout);
       const { weights, keys, values } = attention!;
+      const output = outs[outs.length - 1];
       return {
-        output: outs[1],
+        output,
         trace: {
           input: x,
           attentionOutput: subs[0],
           afterAttention: outs[0],
-          ffnOutput: subs[1],
-          output: outs[1],
+          ...(subs.length > 1 ? { ffnOutput: subs[1] } : {}),
+          output,
           weights,
         },
         keys,
@@ -313,15 +371,13 @@ export function encoderBlock(
     }));
 }
 
-/** Every trainable tensor of an encoder block. */
-export function encoderBlockParameters(p: EncoderBlockParams): Variable[] {
+/** Every trainable tensor of an encoder block (of an attention-only block: no FFN's). */
+export function encoderBlockParameters(p: BlockParams): Variable[] {
   return [
     ...multiHeadParameters(p.selfAttention),
     p.norm1.gamma,
     p.norm1.beta,
-    ...feedForwardParameters(p.ffn),
-    p.norm2.gamma,
-    p.norm2.beta,
+    ...(p.ffn && p.norm2 ? [...feedForwardParameters(p.ffn), p.norm2.gamma, p.norm2.beta] : []),
   ];
 }
 

@@ -600,3 +600,66 @@ Deno.test("banded attention: bad window, block or shapes are clear errors", () =
     );
   });
 });
+
+Deno.test("sparse masks with past: the last T rows of the mask of past + T tokens (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 8 }),
+      fc.integer({ min: 0, max: 8 }),
+      fc.integer({ min: 1, max: 5 }),
+      (T, past, w) => {
+        for (
+          const pattern of [
+            { kind: "local", window: w },
+            { kind: "strided", stride: w },
+            { kind: "fixed", stride: w, c: 1 },
+          ] as const
+        ) {
+          tf.tidy(() => {
+            const incremental = sparseAttentionMask(T, pattern, past);
+            assertEquals(incremental.shape, [T, past + T]);
+            const whole = sparseAttentionMask(past + T, pattern);
+            const rows = tf.slice(whole, [past, 0], [T, past + T]);
+            assertEquals(incremental.arraySync(), rows.arraySync(), pattern.kind);
+          });
+        }
+      },
+    ),
+    { numRuns: 30 },
+  );
+  assertThrows(
+    () => sparseAttentionMask(2, { kind: "local", window: 1 }, -1),
+    Error,
+    "past must be a non-negative integer",
+  );
+});
+
+Deno.test("multiHeadAttention's band = the local mask; keys and values returned; band misuse is an error", async () => {
+  const p = initMultiHead(8, 2, 3);
+  const x = rand([2, 9, 8], 4);
+  tf.tidy(() => {
+    for (const [window, block] of [[3, 3], [4, 2], [12, 5]]) {
+      const mask = sparseAttentionMask(9, { kind: "local", window });
+      const dense = multiHeadAttention(p, x, x, { mask });
+      const band = multiHeadAttention(p, x, x, { band: { window, block } });
+      assertAllClose(band.output, dense.output, { atol: 1e-5, msg: `window ${window}` });
+      assertAllClose(band.keys, dense.keys);
+      assertAllClose(band.values, dense.values);
+      assertEquals(band.weights.shape, [2, 2, Math.ceil(9 / block), block, block + window - 1]);
+    }
+  });
+  const y = rand([2, 9, 8], 5);
+  const band = { window: 2 };
+  assertThrows(() => multiHeadAttention(p, x, y, { band }), Error, "pass xkv = xq");
+  assertThrows(
+    () => multiHeadAttention(p, x, x, { band, mask: causalMask(9) }),
+    Error,
+    "no mask or past",
+  );
+  await assertNoTensorGrowth(
+    () => tf.tidy(() => void multiHeadAttention(p, x, x, { band })),
+    3,
+    "banded multi-head attention",
+  );
+  tf.dispose([x, y, ...multiHeadParameters(p)]);
+});

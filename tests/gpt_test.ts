@@ -7,6 +7,8 @@ import { deriveSeeds, dropout } from "../lib/kernels.ts";
 import { initEmbedding } from "../lib/embedding.ts";
 import { createOptimizer } from "../lib/train.ts";
 import {
+  type AttentionOnlyConfig,
+  checkGPTConfig,
   countGPTParameters,
   createKVCache,
   disposeGPT,
@@ -21,14 +23,18 @@ import {
   gptConfig,
   gptForward,
   gptForwardCached,
+  gptFromTensors,
   gptParameters,
   gptParameterShapes,
   type GPTParams,
   initGPT,
   type KVCache,
+  namedGPTParameters,
   selectKVCacheRows,
 } from "../lib/gpt.ts";
 import { assertNoTensorGrowth, initBackend, makeRng } from "../lib/tensor.ts";
+import { gradCheck } from "../testing/gradcheck.ts";
+import type { BlockParams } from "../lib/transformer.ts";
 
 await initBackend();
 
@@ -550,5 +556,277 @@ Deno.test("no tensor growth across training steps (with dropout) and cached gene
   disposeKVCache(cache);
   opt.dispose();
   tf.dispose([inputs, targets]);
+  disposeGPT(p);
+});
+
+// ---------------------------------------------------------------------------------------
+// Attention-only blocks and per-layer attention patterns
+// ---------------------------------------------------------------------------------------
+
+/**
+ * An independent pre-LN GPT in plain tfjs ops, with each layer's mask given as a [T, T] 0/1
+ * matrix (1 = may look) built here by loops, and blocks with or without the FFN (GELU).
+ */
+function referenceMaskedLogits(
+  p: GPTParams<BlockParams>,
+  c: GPTConfig,
+  ids: number[][],
+  allowed: (layer: number, i: number, j: number) => boolean,
+): tf.Tensor {
+  return tf.tidy(() => {
+    const [B, T, d, h] = [ids.length, ids[0].length, c.dModel, c.heads];
+    const ln = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
+    };
+    const aff = (x: tf.Tensor, W: tf.Tensor, b: tf.Tensor) =>
+      tf.add(tf.matMul(x.reshape([-1, W.shape[0]!]), W), b).reshape([B, T, -1]);
+    const heads = (x: tf.Tensor) => tf.transpose(x.reshape([B, T, h, d / h]), [0, 2, 1, 3]);
+    let x = tf.add(
+      tf.gather(p.tokenEmbedding, tf.tensor2d(ids, undefined, "int32")),
+      tf.slice(p.positionEmbedding, [0, 0], [T, d]),
+    );
+    p.blocks.forEach((b, l) => {
+      const m = Array.from(
+        { length: T },
+        (_, i) => Array.from({ length: T }, (_, j) => (allowed(l, i, j) ? 0 : -1e9)),
+      );
+      const a = b.selfAttention;
+      const y = ln(x, b.norm1.gamma, b.norm1.beta);
+      const [q, k, v] = [aff(y, a.Wq, a.bq), aff(y, a.Wk, a.bk), aff(y, a.Wv, a.bv)].map(heads);
+      const w = tf.softmax(tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(d / h)), m));
+      x = tf.add(
+        x,
+        aff(tf.transpose(tf.matMul(w, v), [0, 2, 1, 3]).reshape([B, T, d]), a.Wo, a.bo),
+      );
+      if (b.ffn && b.norm2) {
+        const z = aff(ln(x, b.norm2.gamma, b.norm2.beta), b.ffn.W1, b.ffn.b1);
+        const g = tf.mul(z, tf.mul(0.5, tf.add(1, tf.erf(tf.div(z, Math.SQRT2)))));
+        x = tf.add(x, aff(g, b.ffn.W2, b.ffn.b2));
+      }
+    });
+    x = ln(x, p.finalNorm!.gamma, p.finalNorm!.beta);
+    return tf.matMul(x.reshape([-1, d]), p.tokenEmbedding, false, true).reshape([B, T, -1]);
+  });
+}
+
+const causal = (_l: number, i: number, j: number) => j <= i;
+
+Deno.test("attention-only GPT: parameter count by hand, no ffn tensors, forward = plain tfjs", () => {
+  const c: AttentionOnlyConfig = {
+    ...gptConfig({ vocabSize: 10, layers: 2, heads: 2, dModel: 8, contextLength: 6 }),
+    feedForward: false,
+  };
+  // Wₑ 10·8 + Wₚ 6·8 + 2 blocks × (4·8² + 4·8 attention, 2·8 norm1) + final LN 2·8
+  const byHand = 80 + 48 + 2 * (256 + 32 + 16) + 16;
+  assertEquals(countGPTParameters(c), byHand);
+  assertEquals(countGPTParameters(c), 752);
+  const names = gptParameterShapes(c).map(([n]) => n);
+  assert(names.every((n) => !n.includes("ffn") && !n.includes("norm2")), names.join());
+  // the full model of the same sizes has 2·(2·8·32 + 32 + 8 + 16) = 1,136 more
+  const full = gptConfig({ vocabSize: 10, layers: 2, heads: 2, dModel: 8, contextLength: 6 });
+  assertEquals(countGPTParameters(full) - byHand, 2 * (2 * 8 * 32 + 32 + 8 + 16));
+  const one: AttentionOnlyConfig = { ...c, layers: 1 };
+  const p = initGPT(one, 3);
+  assertEquals(gptParameters(p).reduce((n, v) => n + v.size, 0), countGPTParameters(one));
+  assertEquals(p.blocks[0].ffn, undefined);
+  const ids = randomIds(2, 6, 10, 4);
+  tf.tidy(() => {
+    const expected = referenceMaskedLogits(p, one, ids, causal);
+    assertAllClose(gptForward(p, one, ids2d(ids)).logits, expected, { atol: 1e-5 });
+  });
+  // a checkpoint's named tensors rebuild the same model
+  const named = Object.fromEntries(namedGPTParameters(p));
+  const q = gptFromTensors(one, named);
+  tf.tidy(() =>
+    assertAllClose(gptForward(q, one, ids2d(ids)).logits, gptForward(p, one, ids2d(ids)).logits)
+  );
+  // a full model's tensors are not an attention-only model's, and params must match the config
+  const fp = initGPT({ ...full, layers: 1 }, 3);
+  assertThrows(
+    () => gptFromTensors(one, Object.fromEntries(namedGPTParameters(fp))),
+    Error,
+    "ffn.W1 is not a parameter",
+  );
+  assertThrows(
+    () => tf.tidy(() => gptForward(fp, one, ids2d(ids)).logits),
+    Error,
+    "feedForward is false but block 0 has a feed-forward network",
+  );
+  disposeGPT(p);
+  disposeGPT(q);
+  disposeGPT(fp);
+});
+
+Deno.test("attention patterns: all dense = the default; local layers = dense attention under the local mask", () => {
+  const base = gptConfig({ vocabSize: 11, layers: 3, heads: 2, dModel: 8, contextLength: 12 });
+  const p = initGPT(base, 7);
+  const ids = randomIds(2, 11, 11, 8);
+  const allDense = { ...base, attention: ["dense", "dense", "dense"] as const };
+  const windows = [3, undefined, 5];
+  const mixed: GPTConfig = {
+    ...base,
+    attention: windows.map((w) => w === undefined ? "dense" : { kind: "local", window: w }),
+  };
+  tf.tidy(() => {
+    const input = ids2d(ids);
+    const plain = gptForward(p, base, input).logits;
+    assertEquals(maxAbsDiff(gptForward(p, allDense, input).logits, plain), 0);
+    const expected = referenceMaskedLogits(
+      p,
+      mixed,
+      ids,
+      (l, i, j) => j <= i && (windows[l] === undefined || i - j < windows[l]!),
+    );
+    // the banded path (no trace) and the masked path (trace) both equal the reference
+    assertAllClose(gptForward(p, mixed, input).logits, expected, { atol: 1e-5, msg: "banded" });
+    const traced = gptForward(p, mixed, input, { trace: true });
+    assertAllClose(traced.logits, expected, { atol: 1e-5, msg: "masked" });
+    // the traced local layer's weights are zero outside the band: a local mask's heatmap
+    const w = traced.attention![0].arraySync() as number[][][][];
+    for (let i = 0; i < 11; i++) {
+      for (let j = 0; j < 11; j++) {
+        if (j > i || i - j >= 3) assertEquals(w[1][1][i][j], 0, `weight ${i}, ${j}`);
+      }
+    }
+    // the local layer with window ≥ T is the dense layer
+    const wide: GPTConfig = { ...base, attention: Array(3).fill({ kind: "local", window: 11 }) };
+    assertAllClose(gptForward(p, wide, input).logits, plain, { atol: 1e-5 });
+  });
+  disposeGPT(p);
+});
+
+Deno.test("attention patterns: cached generation equals the re-forward in a mixed model, any chunking (property)", () => {
+  const c: GPTConfig = {
+    ...gptConfig({ vocabSize: 9, layers: 3, heads: 2, dModel: 8, contextLength: 12 }),
+    attention: [{ kind: "local", window: 3 }, "dense", { kind: "local", window: 2 }],
+  };
+  const attnOnly: AttentionOnlyConfig = { ...c, feedForward: false };
+  for (const config of [c, attnOnly]) {
+    const p = initGPT(config, 4);
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 8 }), { minLength: 2, maxLength: 12 }),
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 12 }),
+        (seq, chunks) => {
+          tf.tidy(() => {
+            const full = gptForward(p, config, ids2d([seq])).logits;
+            let cache: KVCache = createKVCache(config);
+            let at = 0;
+            for (let n = 0; at < seq.length; n++) {
+              const size = Math.min(chunks[n % chunks.length], seq.length - at);
+              const r = gptForwardCached(p, config, ids2d([seq.slice(at, at + size)]), cache);
+              cache = r.cache;
+              const expected = tf.slice(full, [0, at, 0], [1, size, -1]);
+              assertAllClose(r.logits, expected, { atol: 1e-5, msg: `tokens ${at}…` });
+              at += size;
+            }
+            disposeKVCache(cache);
+          });
+        },
+      ),
+      { numRuns: 15 },
+    );
+    disposeGPT(p);
+  }
+});
+
+Deno.test("attention patterns: gradients through banded and attention-only layers match finite differences", () => {
+  const c: AttentionOnlyConfig = {
+    ...gptConfig({ vocabSize: 5, layers: 2, heads: 1, dModel: 4, contextLength: 6 }),
+    feedForward: false,
+    attention: [{ kind: "local", window: 2 }, "dense"],
+  };
+  const p = initGPT(c, 6);
+  const ids = ids2d([[1, 3, 0, 4, 2, 1]]);
+  const b0 = p.blocks[0].selfAttention;
+  const originals = [b0.Wq, b0.Wk, b0.Wv];
+  // the logits as a function of block 0's W_q, W_k, W_v (the banded layer)
+  const logits = (...ws: tf.Tensor[]) => {
+    const swapped = {
+      ...p,
+      blocks: [
+        { ...p.blocks[0], selfAttention: { ...b0, Wq: ws[0], Wk: ws[1], Wv: ws[2] } },
+        p.blocks[1],
+      ],
+    } as unknown as GPTParams<BlockParams>;
+    return gptForward(swapped, c, ids).logits;
+  };
+  for (const [i, e] of gradCheck(logits, originals, { h: 3e-3 }).entries()) {
+    assert(e < 2e-3, `W${"qkv"[i]}: relative error ${e}`);
+  }
+  // and equal to the gradients of the masked path (traced: dense attention under the mask)
+  tf.tidy(() => {
+    const R = tf.randomNormal([1, 6, 5], 0, 1, "float32", 3);
+    const loss = (trace: boolean) => () =>
+      tf.sum(tf.mul(gptForward(p, c, ids, { trace }).logits, R)) as tf.Scalar;
+    const banded = tf.variableGrads(loss(false)).grads;
+    const masked = tf.variableGrads(loss(true)).grads;
+    for (const name of Object.keys(masked)) {
+      assertAllClose(banded[name], masked[name], { atol: 1e-5, rtol: 1e-4, msg: name });
+    }
+  });
+  ids.dispose();
+  disposeGPT(p);
+});
+
+Deno.test("attention patterns and feedForward: config errors are clear", () => {
+  const base = gptConfig({ vocabSize: 5, layers: 2, heads: 1, dModel: 4 });
+  const bad = (extra: Record<string, unknown>) => () =>
+    checkGPTConfig({ ...base, ...extra } as GPTConfig);
+  assertThrows(bad({ attention: ["dense"] }), Error, "one pattern per layer (2), got 1 patterns");
+  assertThrows(bad({ attention: "dense" }), Error, "one pattern per layer");
+  assertThrows(
+    bad({ attention: ["dense", { kind: "local", window: 0 }] }),
+    Error,
+    "attention[1].window must be an integer ≥ 1, got 0",
+  );
+  assertThrows(
+    bad({ attention: [{ kind: "local", window: 2.5 }, "dense"] }),
+    Error,
+    "attention[0].window must be an integer ≥ 1",
+  );
+  assertThrows(
+    bad({ attention: [{ kind: "strided", stride: 2 }, "dense"] }),
+    Error,
+    `attention[0] must be "dense" or { kind: "local", window }`,
+  );
+  assertThrows(bad({ feedForward: "no" }), Error, "feedForward must be true or false");
+});
+
+Deno.test("no tensor growth: training steps and cached generation of a mixed attention-only model", async () => {
+  const c: AttentionOnlyConfig = {
+    ...gptConfig({ vocabSize: 7, layers: 2, heads: 2, dModel: 8, contextLength: 8, dropout: 0.1 }),
+    feedForward: false,
+    attention: [{ kind: "local", window: 2 }, "dense"],
+  };
+  const p = initGPT(c, 1);
+  const opt = createOptimizer({ learningRate: 0.01 });
+  const vars = gptParameters(p);
+  const inputs = ids2d([[1, 2, 3, 4, 5, 6, 0, 1]]);
+  let step = 0;
+  await assertNoTensorGrowth(
+    () => {
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(
+          () => tf.mean(gptForward(p, c, inputs, { dropoutSeed: step++ }).logits) as tf.Scalar,
+          vars,
+        );
+        opt.applyGradients(vars, vars.map((v) => grads[v.name]));
+      });
+      let cache = createKVCache(c);
+      for (let t = 0; t < 5; t++) {
+        const id = ids2d([[t]]);
+        const r = gptForwardCached(p, c, id, cache);
+        tf.dispose([id, r.logits]);
+        cache = r.cache;
+      }
+      disposeKVCache(cache);
+    },
+    3,
+    "attention-only, mixed patterns",
+  );
+  opt.dispose();
+  inputs.dispose();
   disposeGPT(p);
 });

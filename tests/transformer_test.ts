@@ -434,3 +434,33 @@ Deno.test("blocks and the FFN name the allowed values on a wrong option", () => 
   );
   tf.dispose([x, ...encoderBlockParameters(p), ...decoderBlockParameters(d)]);
 });
+
+Deno.test("encoderBlock without ffn: an attention-only block, output = x + Attn(LN(x)); half-blocks are errors", () => {
+  const full = initEncoderBlock(8, 2, 16, 3);
+  const { ffn: _ffn, norm2: _norm2, ...attentionOnly } = full;
+  const x = rand([2, 5, 8], 6);
+  tf.tidy(() => {
+    for (const norm of ["pre", "post"] as NormPlacement[]) {
+      const r = encoderBlock(attentionOnly, x, { norm, mask: causalMask(5) });
+      assertEquals(r.trace.ffnOutput, undefined);
+      assertAllClose(r.output, r.trace.afterAttention, { atol: 0 });
+      const expected = norm === "pre"
+        ? tf.add(x, r.trace.attentionOutput)
+        : layerNorm(full.norm1, tf.add(x, r.trace.attentionOutput));
+      assertAllClose(r.output, expected, { atol: 1e-6 });
+      // the attention sublayer is the full block's
+      const f = encoderBlock(full, x, { norm, mask: causalMask(5) });
+      assertAllClose(f.trace.afterAttention, r.output, { atol: 1e-6 });
+    }
+  });
+  assertEquals(
+    countParameters(encoderBlockParameters(attentionOnly)),
+    4 * 8 * 8 + 4 * 8 + 2 * 8,
+  );
+  assertThrows(
+    () => encoderBlock({ ...attentionOnly, ffn: full.ffn }, x),
+    Error,
+    "both ffn and norm2 or neither",
+  );
+  tf.dispose([x, ...encoderBlockParameters(full)]);
+});

@@ -12,7 +12,11 @@
  * - base_model.ts — chapters 09–13: the base model pre-trained once on the project's web text
  *   (`deno task pretrain`), its control and smaller siblings, and zero-shot answers;
  * - in_context.ts — chapter 10: few-shot prompts in GPT-3's format on the base model, and the
- *   in-context learning score.
+ *   in-context learning score;
+ * - induction.ts — chapter 10: induction heads in a 2-layer attention-only GPT (and a 1-layer
+ *   control), their induction and previous-token scores, and a finder for any GPT's;
+ * - sparse_attention.ts — chapter 10: GPT-3's alternating dense and banded attention, counted
+ *   (FLOPs, memory), timed, and trained beside dense and banded-only models.
  *
  * ```ts
  * import { corefConfig, initCorefModel, trainCoref } from "../lib/experiments/mod.ts";
@@ -26,3 +30,5 @@ export * from "./pretraining.ts";
 export * from "./finetune_experiment.ts";
 export * from "./base_model.ts";
 export * from "./in_context.ts";
+export * from "./induction.ts";
+export * from "./sparse_attention.ts";

@@ -1237,6 +1237,48 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
       "the held-out loss sentence's branch",
     );
   },
+  "10_gpt3_in_context.ts": (out) => {
+    // Few-shot: accuracies in [0, 1], the mean between the lowest and highest draw, and the
+    // invented-labels sentence quoting the table's K = 0 and K = 8 means.
+    const fewShot = table(out, /^task\s+K\s+accuracy \(mean of 3 draws\)/, "few-shot accuracy");
+    assertEquals(fewShot.length, 10, "two tasks × five K");
+    for (const cells of fewShot) {
+      const [mean, lo, hi] = cells.slice(2).map(parseNumber);
+      for (const v of [mean, lo, hi]) assertBetween(v, 0, 1, `${cells[0]}, K ${cells[1]}`);
+      assert(lo <= mean + 1e-3 && mean <= hi + 1e-3, `${cells[0]}, K ${cells[1]}: lo ≤ mean ≤ hi`);
+    }
+    const labels = fewShot.filter((cells) => /invented/.test(cells[0]));
+    const [p0, p8] = numbers(
+      out,
+      re(String.raw`Invented labels: (N)% with no example, (N)% with 8`),
+      "labels",
+    );
+    assertNear(p0, 100 * parseNumber(labels[0][2]), 0.51, "K = 0 in the sentence");
+    assertNear(p8, 100 * parseNumber(labels[4][2]), 0.51, "K = 8 in the sentence");
+    // In-context learning score = loss late − loss early; the closing sentence follows the signs.
+    const icl = table(out, /^model\s+parameters\s+text\s+loss at/, "in-context learning scores");
+    for (const cells of icl) {
+      const [early, late, score] = cells.slice(3).map(parseNumber);
+      assertNear(score, late - early, 2e-3, `${cells[0]}: the score`);
+    }
+    const negatives = icl.filter((cells) => parseNumber(cells[5]) < 0).length;
+    assert(
+      negatives === icl.length
+        ? out.includes("Every model predicts late tokens better")
+        : negatives === 0
+        ? out.includes("No model predicts late tokens better")
+        : out.includes("The score is negative for"),
+      "the in-context learning sentence's branch",
+    );
+    // The masks: 136 = 16·17/2 causal scores; a window of 4 keeps 4·16 − 6 of them.
+    assertEquals(numbers(out, /dense \(causal\): (\d+) of 256/, "causal count"), [136]);
+    assertEquals(numbers(out, /local, window 4: (\d+) of 256/, "local count"), [58]);
+    // GPT-3's dense layer: 2 products of 96 heads × 2,048² × 128 multiply-adds, fp16 scores.
+    const costs = table(out, /^\s*attention-score GFLOPs\s+score memory/, "GPT-3's attention cost");
+    const dense = row(costs, /^one dense layer/, "GPT-3's attention cost");
+    assertNear(parseNumber(dense[1]), (4 * 96 * 2048 ** 2 * 128) / 1e9, 0.1, "dense GFLOPs");
+    assertNear(parseNumber(dense[2]), (96 * 2048 ** 2 * 2) / 2 ** 20, 0.1, "dense score MiB");
+  },
 };
 
 /** Runs a chapter's check on its output; a failure shows the end of that output. */

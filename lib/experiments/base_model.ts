@@ -19,6 +19,8 @@ import { WordTokenizer } from "../tokenizer.ts";
 import { type GPTConfig, gptConfig, type GPTParams, initGPT } from "../gpt.ts";
 import { loadCheckpoint, saveCheckpoint } from "../checkpoint.ts";
 import { outputPath } from "../data.ts";
+import { readEnv } from "../env.ts";
+import { join } from "node:path";
 import type { StepReport } from "../train.ts";
 import { generateTokens } from "../sampling.ts";
 import { pretrain } from "./pretraining.ts";
@@ -258,14 +260,17 @@ export async function pretrainBaseModel(
   return { ...model(), losses: result.losses, seconds: trainingSeconds };
 }
 
-/** The folder where `deno task pretrain` keeps the base models: `<repository>/.out/models/`. */
+/**
+ * The folder where `deno task pretrain` keeps the base models: `<repository>/.out/models/`, or the
+ * folder named by the environment variable `GPT_MODEL_CACHE`.
+ */
 export function modelCacheDir(): string {
-  return outputPath("models");
+  return readEnv("GPT_MODEL_CACHE") ?? outputPath("models");
 }
 
 /** The checkpoint file of a recipe in {@link modelCacheDir}. */
 export function baseModelPath(recipe: BaseModelRecipe): string {
-  return outputPath("models", `webtext-${recipe.variant}${recipe.quick ? "-quick" : ""}.ckpt`);
+  return join(modelCacheDir(), `webtext-${recipe.variant}${recipe.quick ? "-quick" : ""}.ckpt`);
 }
 
 /** Saves a base model as a checksummed checkpoint, with its recipe and vocabulary. */

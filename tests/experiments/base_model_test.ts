@@ -114,6 +114,7 @@ Deno.test("base model: greedy answers stop at 。 and leak nothing; exact match 
 });
 
 Deno.test("deno task pretrain: the quick recipe builds, in a child process, and prints its table", async () => {
+  const cache = await Deno.makeTempDir();
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -122,7 +123,7 @@ Deno.test("deno task pretrain: the quick recipe builds, in a child process, and 
       "tiny",
       "--force",
     ],
-    env: { QUICK: "1", NO_COLOR: "1" },
+    env: { QUICK: "1", NO_COLOR: "1", GPT_MODEL_CACHE: cache },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -130,6 +131,8 @@ Deno.test("deno task pretrain: the quick recipe builds, in a child process, and 
   assertEquals(out.code, 0, text + new TextDecoder().decode(out.stderr));
   assert(/^\[tiny\] /m.test(text), text);
   assert(/^tiny\s+\d+\s+\d+\s+40\s/m.test(text), text);
+  assertEquals([...Deno.readDirSync(cache)].map((e) => e.name), ["webtext-tiny-quick.ckpt"]);
+  await Deno.remove(cache, { recursive: true });
   const bad = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("../../tools/pretrain.ts", import.meta.url).pathname, "huge"],
     env: { QUICK: "1", NO_COLOR: "1" },

@@ -82,7 +82,7 @@ await show(md(
     GPT3_175B_CONFIG.dModel.toLocaleString("en")
   }): ${gpt3Count.toLocaleString("en")} parameters, ${
     (gpt3Count / 1e8).toFixed(0)
-  }亿, which the paper rounds to 175.0B and the article's 1750亿 in this section to 1750亿: here the article is right.`,
+  }亿 — the paper's 175.0B, written 1750亿 in this section of the article: here it is right.`,
 ));
 
 // %% [markdown]

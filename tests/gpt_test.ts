@@ -212,7 +212,12 @@ Deno.test("bad state and shapes: mismatched config, empty batch, a consumed KV c
  * computation): one-hot embedding, per-head softmax(QKᵀ/√d_k + causal)·V, LayerNorm from
  * tf.moments, the FFN with the exact or tanh GELU, post- or pre-LN, tied or untied output.
  */
-function referenceLogits(p: GPTParams, c: GPTConfig, ids: number[][]): tf.Tensor {
+function referenceLogits(
+  p: GPTParams<BlockParams>,
+  c: GPTConfig,
+  ids: number[][],
+  allowed: (layer: number, i: number, j: number) => boolean = (_l, i, j) => j <= i,
+): tf.Tensor {
   return tf.tidy(() => {
     const [B, T, d, h] = [ids.length, ids[0].length, c.dModel, c.heads];
     const ln = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
@@ -233,11 +238,14 @@ function referenceLogits(p: GPTParams, c: GPTConfig, ids: number[][]): tf.Tensor
             tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))),
           ),
         );
-    const future = tf.linalg.bandPart(tf.ones([T, T]), 0, -1).sub(tf.eye(T)).mul(-1e9);
     const heads = (x: tf.Tensor) => tf.transpose(x.reshape([B, T, h, d / h]), [0, 2, 1, 3]);
-    const attend = (x: tf.Tensor, a: GPTParams["blocks"][number]["selfAttention"]) => {
+    const attend = (x: tf.Tensor, a: GPTParams["blocks"][number]["selfAttention"], l: number) => {
+      const mask = Array.from(
+        { length: T },
+        (_, i) => Array.from({ length: T }, (_, j) => (allowed(l, i, j) ? 0 : -1e9)),
+      );
       const [q, k, v] = [aff(x, a.Wq, a.bq), aff(x, a.Wk, a.bk), aff(x, a.Wv, a.bv)].map(heads);
-      const w = tf.softmax(tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(d / h)), future));
+      const w = tf.softmax(tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(d / h)), mask));
       return aff(tf.transpose(tf.matMul(w, v), [0, 2, 1, 3]).reshape([B, T, d]), a.Wo, a.bo);
     };
     const onehot = tf.oneHot(tf.tensor2d(ids, undefined, "int32"), c.vocabSize);
@@ -245,16 +253,18 @@ function referenceLogits(p: GPTParams, c: GPTConfig, ids: number[][]): tf.Tensor
       tf.matMul(onehot.reshape([-1, c.vocabSize]), p.tokenEmbedding).reshape([B, T, d]),
       tf.slice(p.positionEmbedding, [0, 0], [T, d]),
     );
-    for (const b of p.blocks) {
-      const ffn = (y: tf.Tensor) => aff(act(aff(y, b.ffn.W1, b.ffn.b1)), b.ffn.W2, b.ffn.b2);
+    p.blocks.forEach((b, l) => {
+      // Attention-only blocks (feedForward: false) have no FFN and no second layer norm.
+      const ffn = b.ffn && b.norm2 ? { ...b.ffn, norm: b.norm2 } : undefined;
+      const mlp = (y: tf.Tensor) => aff(act(aff(y, ffn!.W1, ffn!.b1)), ffn!.W2, ffn!.b2);
       if (c.norm === "pre") {
-        x = tf.add(x, attend(ln(x, b.norm1.gamma, b.norm1.beta), b.selfAttention));
-        x = tf.add(x, ffn(ln(x, b.norm2.gamma, b.norm2.beta)));
+        x = tf.add(x, attend(ln(x, b.norm1.gamma, b.norm1.beta), b.selfAttention, l));
+        if (ffn) x = tf.add(x, mlp(ln(x, ffn.norm.gamma, ffn.norm.beta)));
       } else {
-        x = ln(tf.add(x, attend(x, b.selfAttention)), b.norm1.gamma, b.norm1.beta);
-        x = ln(tf.add(x, ffn(x)), b.norm2.gamma, b.norm2.beta);
+        x = ln(tf.add(x, attend(x, b.selfAttention, l)), b.norm1.gamma, b.norm1.beta);
+        if (ffn) x = ln(tf.add(x, mlp(x)), ffn.norm.gamma, ffn.norm.beta);
       }
-    }
+    });
     if (p.finalNorm) x = ln(x, p.finalNorm.gamma, p.finalNorm.beta);
     const out = p.output ?? tf.transpose(p.tokenEmbedding);
     return tf.matMul(x.reshape([-1, d]), out).reshape([B, T, c.vocabSize]);
@@ -563,53 +573,6 @@ Deno.test("no tensor growth across training steps (with dropout) and cached gene
 // Attention-only blocks and per-layer attention patterns
 // ---------------------------------------------------------------------------------------
 
-/**
- * An independent pre-LN GPT in plain tfjs ops, with each layer's mask given as a [T, T] 0/1
- * matrix (1 = may look) built here by loops, and blocks with or without the FFN (GELU).
- */
-function referenceMaskedLogits(
-  p: GPTParams<BlockParams>,
-  c: GPTConfig,
-  ids: number[][],
-  allowed: (layer: number, i: number, j: number) => boolean,
-): tf.Tensor {
-  return tf.tidy(() => {
-    const [B, T, d, h] = [ids.length, ids[0].length, c.dModel, c.heads];
-    const ln = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
-      const { mean, variance } = tf.moments(x, -1, true);
-      return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
-    };
-    const aff = (x: tf.Tensor, W: tf.Tensor, b: tf.Tensor) =>
-      tf.add(tf.matMul(x.reshape([-1, W.shape[0]!]), W), b).reshape([B, T, -1]);
-    const heads = (x: tf.Tensor) => tf.transpose(x.reshape([B, T, h, d / h]), [0, 2, 1, 3]);
-    let x = tf.add(
-      tf.gather(p.tokenEmbedding, tf.tensor2d(ids, undefined, "int32")),
-      tf.slice(p.positionEmbedding, [0, 0], [T, d]),
-    );
-    p.blocks.forEach((b, l) => {
-      const m = Array.from(
-        { length: T },
-        (_, i) => Array.from({ length: T }, (_, j) => (allowed(l, i, j) ? 0 : -1e9)),
-      );
-      const a = b.selfAttention;
-      const y = ln(x, b.norm1.gamma, b.norm1.beta);
-      const [q, k, v] = [aff(y, a.Wq, a.bq), aff(y, a.Wk, a.bk), aff(y, a.Wv, a.bv)].map(heads);
-      const w = tf.softmax(tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(d / h)), m));
-      x = tf.add(
-        x,
-        aff(tf.transpose(tf.matMul(w, v), [0, 2, 1, 3]).reshape([B, T, d]), a.Wo, a.bo),
-      );
-      if (b.ffn && b.norm2) {
-        const z = aff(ln(x, b.norm2.gamma, b.norm2.beta), b.ffn.W1, b.ffn.b1);
-        const g = tf.mul(z, tf.mul(0.5, tf.add(1, tf.erf(tf.div(z, Math.SQRT2)))));
-        x = tf.add(x, aff(g, b.ffn.W2, b.ffn.b2));
-      }
-    });
-    x = ln(x, p.finalNorm!.gamma, p.finalNorm!.beta);
-    return tf.matMul(x.reshape([-1, d]), p.tokenEmbedding, false, true).reshape([B, T, -1]);
-  });
-}
-
 const causal = (_l: number, i: number, j: number) => j <= i;
 
 Deno.test("attention-only GPT: parameter count by hand, no ffn tensors, forward = plain tfjs", () => {
@@ -632,7 +595,7 @@ Deno.test("attention-only GPT: parameter count by hand, no ffn tensors, forward 
   assertEquals(p.blocks[0].ffn, undefined);
   const ids = randomIds(2, 6, 10, 4);
   tf.tidy(() => {
-    const expected = referenceMaskedLogits(p, one, ids, causal);
+    const expected = referenceLogits(p, one, ids, causal);
     assertAllClose(gptForward(p, one, ids2d(ids)).logits, expected, { atol: 1e-5 });
   });
   // a checkpoint's named tensors rebuild the same model
@@ -672,7 +635,7 @@ Deno.test("attention patterns: all dense = the default; local layers = dense att
     const input = ids2d(ids);
     const plain = gptForward(p, base, input).logits;
     assertEquals(maxAbsDiff(gptForward(p, allDense, input).logits, plain), 0);
-    const expected = referenceMaskedLogits(
+    const expected = referenceLogits(
       p,
       mixed,
       ids,

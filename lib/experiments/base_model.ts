@@ -16,14 +16,14 @@
  * @module
  */
 import { WordTokenizer } from "../tokenizer.ts";
-import { type GPTConfig, gptConfig, type GPTParams, initGPT } from "../gpt.ts";
+import { type GPTConfig, type GPTParams, initGPT } from "../gpt.ts";
 import { loadCheckpoint, saveCheckpoint } from "../checkpoint.ts";
 import { outputPath } from "../data.ts";
 import { readEnv } from "../env.ts";
 import { join } from "node:path";
 import type { StepReport } from "../train.ts";
 import { generateTokens } from "../sampling.ts";
-import { pretrain } from "./pretraining.ts";
+import { pretrain, pretrainingConfig, type PretrainingSettings } from "./pretraining.ts";
 import {
   generateWebText,
   type Page,
@@ -47,8 +47,13 @@ export type BaseVariant = "base" | "no-tasks" | "small" | "tiny";
 /** The variants, largest first; `deno task pretrain` builds them all. */
 export const BASE_VARIANTS: readonly BaseVariant[] = ["base", "no-tasks", "small", "tiny"];
 
-/** How a base model is made: its corpus, its size and its training run. */
-export interface BaseModelRecipe {
+/**
+ * How a base model is made: its corpus, its size and its training run (the model and training
+ * fields as chapter 06's {@link PretrainingSettings}; learning rate: linear warmup, then cosine
+ * decay to a tenth of the peak).
+ */
+export interface BaseModelRecipe
+  extends Omit<PretrainingSettings, "characters" | "evalEvery" | "evalWindows"> {
   /** The variant this recipe builds. */
   variant: BaseVariant;
   /** Quick mode's tiny version. */
@@ -57,28 +62,6 @@ export interface BaseModelRecipe {
   pages: number;
   /** The seed of the pages drawn. */
   corpusSeed: number;
-  /** Number of Transformer blocks n. */
-  layers: number;
-  /** Attention heads h per block. */
-  heads: number;
-  /** Model width d_model (d_ff = 4·d_model). */
-  dModel: number;
-  /** Context length n_ctx: tokens per training window, and the most the model reads. */
-  contextLength: number;
-  /** Windows per step, B. */
-  batchSize: number;
-  /** Optimiser steps. */
-  steps: number;
-  /** AdamW's peak learning rate (after linear warmup, then cosine decay to a tenth). */
-  peakLearningRate: number;
-  /** Steps of linear warmup. */
-  warmupSteps: number;
-  /** AdamW's decoupled weight decay λ. */
-  weightDecay: number;
-  /** Gradients are clipped to this global norm. */
-  clipNorm: number;
-  /** Seed of the initial weights and of the batches. */
-  seed: number;
   /** How many times during training the zero-shot tests run (on their first items), for the curve. */
   checkpoints: number;
 }
@@ -204,16 +187,8 @@ const CURVE_ITEMS = 30;
 
 /** The GPT config of a recipe for a vocabulary. */
 export function baseModelConfig(recipe: BaseModelRecipe, vocabSize: number): GPTConfig {
-  const { layers, heads, dModel, contextLength } = recipe;
-  return gptConfig({
-    name: `web-text GPT (${recipe.variant}${recipe.quick ? ", quick" : ""})`,
-    vocabSize,
-    contextLength,
-    layers,
-    heads,
-    dModel,
-    dFF: 4 * dModel,
-  });
+  const name = `web-text GPT (${recipe.variant}${recipe.quick ? ", quick" : ""})`;
+  return pretrainingConfig(recipe, vocabSize, name);
 }
 
 /**

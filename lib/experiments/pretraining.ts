@@ -122,11 +122,18 @@ export function pretrainingSettings(quick: boolean): PretrainingSettings {
     };
 }
 
-/** The GPT of `settings` for a vocabulary of `vocabSize` tokens: {@link gptConfig} (pre-LN, GELU, tied). */
-export function pretrainingConfig(settings: PretrainingSettings, vocabSize: number): GPTConfig {
+/**
+ * The GPT of `settings` for a vocabulary of `vocabSize` tokens: {@link gptConfig} (pre-LN, GELU,
+ * tied, d_ff = 4·d_model), named `name`.
+ */
+export function pretrainingConfig(
+  settings: Pick<PretrainingSettings, "layers" | "heads" | "dModel" | "contextLength">,
+  vocabSize: number,
+  name = "Tang-poem GPT",
+): GPTConfig {
   const { layers, heads, dModel, contextLength } = settings;
   return gptConfig({
-    name: "Tang-poem GPT",
+    name,
     vocabSize,
     contextLength,
     layers,

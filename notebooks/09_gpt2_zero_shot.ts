@@ -39,12 +39,11 @@ import {
   lineChart,
   md,
   meanLoss,
+  monitorOnDemand,
   setup,
   show,
   table,
   tex,
-  type TrainingMonitor,
-  trainingMonitor,
 } from "../mod.ts";
 import {
   type BaseModel,
@@ -215,25 +214,14 @@ await show(table(
 // One GPT, pre-trained once on this text with GPT-1's objective L₁ (chapter 06), is the base model
 // of the rest of the book. `deno task pretrain` builds it into the cache folder, together with a
 // control pre-trained the same way on the corpus *without* its task-like pages, and two smaller
-// models on the full corpus; when a model is missing, this cell builds it (a few minutes each on
-// two cores; the tests use tiny versions).
+// models on the full corpus; when a model is missing, this cell builds it with a progress bar —
+// one after another here, where `deno task pretrain` trains two at a time (the tests use tiny
+// versions built in seconds).
 
 // %%
-async function model(variant: BaseVariant): Promise<BaseModel> {
-  let monitor: TrainingMonitor | undefined;
-  const built = await loadBaseModel(variant, {
-    quick,
-    log: (message) => console.log(message),
-    onStep: async (s) => {
-      monitor ??= await trainingMonitor(baseModelRecipe(variant, quick).steps, {
-        title: `pre-training the ${variant} model`,
-      });
-      await monitor.update(s);
-    },
-  });
-  await monitor?.finish({ seconds: built.seconds });
-  return built;
-}
+/** A base model from the cache, or built here with a progress bar and its loss curve. */
+const model = (variant: BaseVariant) =>
+  loadBaseModel(variant, { quick, log: (m) => console.log(m), progress: monitorOnDemand });
 const base = await model("base");
 const control = await model("no-tasks");
 const small = await model("small");

@@ -45,6 +45,7 @@ import {
   lineChart,
   loadDataText,
   md,
+  monitorOnDemand,
   setup,
   show,
   sparseAttentionMask,
@@ -53,6 +54,7 @@ import {
 } from "../mod.ts";
 import {
   type BaseModel,
+  type BaseVariant,
   CLASSIFY_TASK,
   compareAttentionPatterns,
   fewShotAccuracy,
@@ -103,7 +105,10 @@ await show(md(
 // when missing).
 
 // %%
-const base = await loadBaseModel("base", { quick, log: (m) => console.log(m) });
+/** A base model from the cache, or built here with a progress bar and its loss curve. */
+const model = (variant: BaseVariant) =>
+  loadBaseModel(variant, { quick, log: (m) => console.log(m), progress: monitorOnDemand });
+const base = await model("base");
 const KS = [0, 1, 2, 4, 8];
 const SEEDS = [1, 2, 3];
 const queries = quick ? 20 : 200;
@@ -211,11 +216,7 @@ await show(
 // %%
 const held = generateWebText({ pages: quick ? 400 : 3000, seed: 7 });
 const plain = held.filter((p) => !TASK_KINDS.includes(p.kind));
-const others = [
-  await loadBaseModel("small", { quick }),
-  await loadBaseModel("tiny", { quick }),
-  await loadBaseModel("no-tasks", { quick }),
-];
+const others = [await model("small"), await model("tiny"), await model("no-tasks")];
 const nCtx = base.config.contextLength;
 const early = 8, late = nCtx - 6;
 const scoreOf = (m: BaseModel, pages: typeof held) => {

@@ -12,7 +12,10 @@ async function runMonitorScript(
   const dir = await Deno.makeTempDir();
   const path = `${dir}/monitor_fixture.ts`;
   const monitor = new URL("../lib/show/monitor.ts", import.meta.url).href;
-  await Deno.writeTextFile(path, `import { trainingMonitor } from "${monitor}";\n${body}`);
+  await Deno.writeTextFile(
+    path,
+    `import { monitorOnDemand, trainingMonitor } from "${monitor}";\n${body}`,
+  );
   try {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--config", `${ROOT}deno.json`, path],
@@ -79,4 +82,22 @@ await m.finish();
   assertEquals(run.code, 0, run.stderr);
   assertMatch(run.stdout, /fit █{20} 20\/20 loss [\d.]+ steps\/s /);
   assertStringIncludes(run.stdout, "── training loss  last ");
+});
+
+Deno.test("monitorOnDemand: nothing without a step; a bar and the curve once training starts", async () => {
+  const idle = await runMonitorScript(`
+const m = monitorOnDemand(10, { title: "cached model" });
+await m.finish({ seconds: 1 });
+console.log("done");
+`);
+  assertEquals(idle.code, 0, idle.stderr);
+  assertEquals(idle.stdout.trim(), "done");
+  const run = await runMonitorScript(`
+const m = monitorOnDemand(10, { title: "built model" });
+for (let step = 1; step <= 10; step++) await m.onStep({ step, loss: 2 - step / 10 });
+await m.finish({ seconds: 1 });
+`);
+  assertEquals(run.code, 0, run.stderr);
+  assertStringIncludes(run.stdout, "built model");
+  assertStringIncludes(run.stdout, "training loss");
 });

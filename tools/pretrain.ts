@@ -14,14 +14,7 @@
 import { isQuick } from "../lib/env.ts";
 import { countGPTParameters } from "../lib/gpt.ts";
 import { initBackend } from "../lib/tensor.ts";
-import {
-  lineChart,
-  setup,
-  show,
-  table,
-  type TrainingMonitor,
-  trainingMonitor,
-} from "../lib/show/mod.ts";
+import { lineChart, monitorOnDemand, setup, show, table } from "../lib/show/mod.ts";
 import {
   BASE_VARIANTS,
   baseModelPath,
@@ -32,19 +25,11 @@ import {
 
 /** Builds one variant in this process, with a progress bar and its loss curve. */
 async function buildOne(variant: BaseVariant, quick: boolean): Promise<void> {
-  const recipe = baseModelRecipe(variant, quick);
-  let monitor: TrainingMonitor | undefined;
-  const model = await loadBaseModel(variant, {
+  await loadBaseModel(variant, {
     quick,
     log: (message) => console.log(message),
-    onStep: async (s) => {
-      monitor ??= await trainingMonitor(recipe.steps, {
-        title: `pre-training the ${variant} model`,
-      });
-      await monitor.update(s);
-    },
+    progress: monitorOnDemand,
   });
-  await monitor?.finish({ seconds: model.seconds });
 }
 
 /** Runs `deno run -A tools/pretrain.ts --one VARIANT`, each output line prefixed by the variant. */

@@ -125,24 +125,34 @@ export interface WebTextCorpus {
   ids: number[];
 }
 
+/** The pages of each (pages, seed, without tasks) drawn so far: a corpus is drawn once per process. */
+const drawnPages = new Map<string, Page[]>();
+
+/** The pages of a recipe's corpus (the full web text unless `withoutTasks`), drawn once. */
+function recipePages(recipe: BaseModelRecipe, withoutTasks: boolean): Page[] {
+  const key = `${recipe.pages}/${recipe.corpusSeed}/${withoutTasks}`;
+  let pages = drawnPages.get(key);
+  if (!pages) {
+    pages = generateWebText({ pages: recipe.pages, seed: recipe.corpusSeed, withoutTasks });
+    drawnPages.set(key, pages);
+  }
+  return pages;
+}
+
 /**
  * The tokenizer every variant of a recipe shares: the words of the full corpus (task-like pages
  * included) and of chapter 09's test items, so the control model has an id for every word the
  * tests ask for even where its own corpus never uses it.
  */
 function sharedTokenizer(recipe: BaseModelRecipe): WordTokenizer {
-  const full = generateWebText({ pages: recipe.pages, seed: recipe.corpusSeed });
+  const full = recipePages(recipe, false);
   const tests = Object.values(zeroShotSets()).flat().map((i) => `${i.prompt}${i.answer}`);
   return WordTokenizer.fromText([...full.map((p) => p.text), ...tests].join("\n"));
 }
 
 /** The corpus of a recipe: its pages, counted by kind, and the token stream. */
 export function webTextCorpus(recipe: BaseModelRecipe): WebTextCorpus {
-  const pages = generateWebText({
-    pages: recipe.pages,
-    seed: recipe.corpusSeed,
-    withoutTasks: recipe.variant === "no-tasks",
-  });
+  const pages = recipePages(recipe, recipe.variant === "no-tasks");
   const tokenizer = sharedTokenizer(recipe);
   const bos = tokenizer.vocab.idOf("<s>");
   const ids: number[] = [];
@@ -267,15 +277,28 @@ export async function saveBaseModel(model: BaseModel, path = baseModelPath(model
 }
 
 /**
+ * A display for a build, given its steps and a title, called only when a model is built (the
+ * display layer's `monitorOnDemand` fits: a progress bar and the loss curve).
+ */
+export type BuildProgress = (
+  total: number,
+  opts: { title: string },
+) => {
+  onStep(report: StepReport): void | Promise<void>;
+  finish(info?: Record<string, string | number>): void | Promise<void>;
+};
+
+/**
  * The base model of a variant: read from its checkpoint when one exists with the same recipe,
- * else pre-trained now (and saved). `log` hears which, and how long a build is expected to take.
+ * else pre-trained now (and saved). `log` hears which (and a build's size in steps); `progress`
+ * displays a build.
  */
 export async function loadBaseModel(
   variant: BaseVariant,
   opts: {
     quick: boolean;
     log?: (message: string) => void;
-    onStep?: (report: StepReport) => void | Promise<void>;
+    progress?: BuildProgress;
   },
 ): Promise<BaseModel> {
   const recipe = baseModelRecipe(variant, opts.quick);
@@ -307,9 +330,15 @@ export async function loadBaseModel(
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound) && !String(error).includes("No such file")) {
       opts.log?.(`could not read ${path} (${(error as Error).message}): building it again`);
-    } else opts.log?.(`no ${variant} model in ${modelCacheDir()} yet: building it`);
+    } else {
+      opts.log?.(
+        `no ${variant} model in ${modelCacheDir()} yet: building it (${recipe.steps} steps)`,
+      );
+    }
   }
-  const model = await pretrainBaseModel(recipe, { onStep: opts.onStep });
+  const display = opts.progress?.(recipe.steps, { title: `pre-training the ${variant} model` });
+  const model = await pretrainBaseModel(recipe, { onStep: display?.onStep });
+  await display?.finish({ seconds: model.seconds });
   await saveBaseModel(model, path);
   return model;
 }
@@ -369,8 +398,7 @@ export function zeroShotExactMatch(
  * (the no-tasks corpus is a part of it).
  */
 export function testSets(recipe: BaseModelRecipe, count = 200): ZeroShotSets {
-  const text = generateWebText({ pages: recipe.pages, seed: recipe.corpusSeed })
-    .map((p) => p.text).join("\n");
+  const text = recipePages(recipe, false).map((p) => p.text).join("\n");
   return zeroShotSets(count, (t) => text.includes(t));
 }
 

@@ -119,3 +119,29 @@ export async function trainingMonitor(
     },
   };
 }
+
+/** A {@link TrainingMonitor} that appears only if training starts: see {@link monitorOnDemand}. */
+export interface MonitorOnDemand {
+  /** Records a step, creating the monitor at the first one (pass as `fit`'s `onStep`). */
+  onStep(s: MonitorStep): Promise<void>;
+  /** Finishes the monitor if one was created; nothing otherwise. */
+  finish(info?: Record<string, string | number>): Promise<void>;
+}
+
+/**
+ * A training monitor created at the first step it sees: for work that may train or may read a
+ * cached result (a model loaded from a checkpoint, else built), so that a progress bar and a
+ * curve appear exactly when something trains.
+ */
+export function monitorOnDemand(total: number, opts: TrainingMonitorOptions): MonitorOnDemand {
+  let monitor: TrainingMonitor | undefined;
+  return {
+    async onStep(s) {
+      monitor ??= await trainingMonitor(total, opts);
+      await monitor.update(s);
+    },
+    async finish(info) {
+      await monitor?.finish(info);
+    },
+  };
+}

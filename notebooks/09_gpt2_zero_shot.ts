@@ -59,7 +59,8 @@ import {
   zeroShotExactMatch,
   type ZeroShotSets,
 } from "../lib/experiments/mod.ts";
-import { generateWebText, TASK_KINDS, translationRequest } from "../data/webtext.ts";
+import { generateWebText, heldOut, TASK_KINDS, translationRequest } from "../data/webtext.ts";
+import { antonymRole, ANTONYMS, KINDS, nounsWithRole, type Role } from "../data/webtext_lexicon.ts";
 
 await setup({ title: "09 GPT-2 Zero-shot" });
 const quick = isQuick();
@@ -171,15 +172,31 @@ await show(
 // %% [markdown]
 // **What is held out.** Zero-shot asks whether a model applies what it read to a task stated in
 // words, so the test prompts must never occur in the text with their answers — while the
-// knowledge they need must. Of each kind of noun, six words are *taught*: their English appears
-// in every frame, the request frame “问：请将“X”翻译成英文。答：” included. Four are *held out*:
-// their English appears in glossaries, notes and quizzes, never in the request frame. Two are
-// *controls*: the Chinese word occurs on Chinese pages and the English word on English pages,
-// never together, so nothing tells the model what they mean in English. A fifth of the sentences
-// — “我是一名学生” among them — are never translated, although all their words are; 24 of the 81
-// sums are in tables and word problems but never asked as a question; four antonym pairs are in
-// tables but never asked. Questions on fresh passages and summaries of fresh stories complete the
-// tests. `tests/webtext_test.ts` checks all of this on the corpus itself.
+// knowledge they need must. `tests/webtext_test.ts` checks both on the corpus itself.
+
+// %%
+const held = heldOut();
+const roleCount = (role: Role) => nounsWithRole(role).length / Object.keys(KINDS).length;
+await show(md(
+  [
+    `- Of each kind of noun, ${roleCount("taught")} words are *taught*: their English appears in ` +
+    "every frame, the request frame “问：请将“X”翻译成英文。答：” included.",
+    `- ${roleCount("held-out")} are *held out*: their English appears in glossaries, notes and ` +
+    "quizzes, never in the request frame.",
+    `- ${roleCount("control")} are *controls*: the Chinese word occurs on Chinese pages and the ` +
+    "English word on English pages, never together, so nothing tells the model what they mean.",
+    `- ${held.heldOutSentences.length} of the ${
+      held.heldOutSentences.length + held.taughtSentences.length
+    } sentences — “我是一名学生” among them — are never translated, although all their words are.`,
+    `- ${held.heldOutSums.length} of the ${
+      held.heldOutSums.length + held.taughtSums.length
+    } sums are in tables and word problems but never asked as a question.`,
+    `- ${
+      ANTONYMS.filter((_, i) => antonymRole(i) === "held-out").length
+    } antonym pairs are in tables but never asked.`,
+    "- Questions on fresh passages and summaries of fresh stories complete the tests.",
+  ].join("\n"),
+));
 
 // %%
 const sets = testSets(recipe, quick ? 20 : 200);

@@ -1186,6 +1186,10 @@ const CHAPTER_CHECKS: Record<string, ChapterCheck> = {
     assertEquals(counted, [124_439_808, 354_823_168, 774_030_080, 1_557_611_200]);
     const [ratio] = numbers(out, re(String.raw`largest GPT-2 has (N)× the parameters`), "ratio");
     assertNear(ratio, counted[3] / counted[0], 0.05, "the size ratio");
+    // What is held out, counted from the data: a fifth of the sentences, 24 of the 81 sums.
+    const [heldSentences, allSentences] = numbers(out, /(\d+) of the (\d+) sentences/, "held");
+    assertEquals(heldSentences, Math.round(allSentences / 5), "a fifth of the sentences");
+    assertEquals(numbers(out, /(\d+) of the (\d+) sums/, "held-out sums"), [24, 81]);
     // Zero-shot: accuracies in [0, 1], 2·SE as √(max(p(1 − p), 1/n)/n)·2, and the verdicts.
     const rows = table(out, /^task\s+items\s+base model\s+± 2·SE/, "zero-shot accuracy");
     assertEquals(rows.length, 7, "seven tasks");
